@@ -1,0 +1,64 @@
+"""The application factory. Nothing creates an app at import time."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.extensions import appbuilder, db, migrate
+
+
+def create_app(config_object=None) -> Flask:
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config_object or "config.Config")
+    logging.basicConfig(level=app.config.get("LOG_LEVEL", logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    import models  # noqa: F401  (registers every table)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True,
+                     compare_type=True)
+    with app.app_context():
+        _reset_appbuilder()
+        from app.index import CrmIndexView
+
+        appbuilder.indexview = CrmIndexView
+        appbuilder.base_template = "crm_base.html"
+        appbuilder.init_app(app, db.session)
+        from views import register
+
+        register(appbuilder)
+    from app import cli
+
+    cli.register(app)
+    app.add_url_rule("/health", "health", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
+    return app
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _reset_appbuilder() -> None:
+    """AppBuilder is a module-level extension; a second app (tests, CLI) starts from a clean one."""
+    appbuilder.baseviews = []
+    appbuilder.menu = None
+    appbuilder._addon_managers = []
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL so readers never wait for the writer; foreign keys on, as PostgreSQL has them."""
+    module = type(dbapi_connection).__module__
+    if module.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()

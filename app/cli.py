@@ -1,0 +1,126 @@
+"""`flask --app app crm ...`: init, create-admin, demo-data."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+
+crm = AppGroup("crm", help="CRM administration commands.")
+ADMIN_PASSWORD_FILE = "admin-password.txt"
+
+
+def register(app) -> None:
+    app.cli.add_command(crm)
+
+
+def _instance_dir() -> Path:
+    from config import INSTANCE_DIR
+
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    return INSTANCE_DIR
+
+
+@crm.command("init")
+def init_command() -> None:
+    """Upgrade the schema, sync permissions and built-in roles, make sure `admin` exists."""
+    from flask_migrate import upgrade
+
+    upgrade()
+    sync_security()
+    password = ensure_admin(os.environ.get("CRM_ADMIN_PASSWORD"))
+    if password:
+        click.echo(f"Created the administrator: login admin, password {password}")
+
+
+def sync_security() -> None:
+    """Create every view's permission rows, the administrator role (all of them) and the built-in roles."""
+    from app.permissions import ADMIN_ROLE, BUILTIN_ROLES
+
+    appbuilder = current_app.appbuilder
+    sm = appbuilder.sm
+    sm.add_role(ADMIN_ROLE)
+    appbuilder.add_permissions(update_perms=True)
+    for role_name, pairs in BUILTIN_ROLES.items():
+        role = sm.find_role(role_name) or sm.add_role(role_name)
+        for permission, resource in pairs:
+            pv = sm.find_permission_view_menu(permission, resource)
+            if pv is None:
+                raise click.ClickException(f"built-in role {role_name}: no permission {permission} on {resource}")
+            sm.add_permission_role(role, pv)
+
+
+def ensure_admin(password: str | None = None) -> str | None:
+    """Create the built-in `admin` if missing; return the password when one was set here."""
+    from app.organisation import hash_password
+    from app.permissions import ADMIN_ROLE
+    from app.extensions import db
+    from models.org import AccountState, Employee
+
+    sm = current_app.appbuilder.sm
+    if db.session.scalar(select(Employee).where(Employee.username == "admin")) is not None:
+        return None
+    password = password or secrets.token_urlsafe(9)
+    admin = Employee(
+        username="admin", first_name="管理员", last_name="", email="admin@employee.invalid",
+        password=hash_password(password), state=AccountState.ACTIVE.value, active=True,
+        roles=[sm.find_role(ADMIN_ROLE)],
+    )
+    db.session.add(admin)
+    db.session.commit()
+    if not os.environ.get("CRM_ADMIN_PASSWORD"):
+        path = _instance_dir() / ADMIN_PASSWORD_FILE
+        path.write_text(password)
+        path.chmod(0o600)
+    return password
+
+
+@crm.command("create-admin")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_admin_command(password: str) -> None:
+    """Create the built-in `admin`, or set its password if it exists."""
+    from app import organisation as org
+    from app.extensions import db
+    from models.org import Employee
+
+    admin = db.session.scalar(select(Employee).where(Employee.username == "admin"))
+    if admin is None:
+        ensure_admin(org.check_password(password))
+    else:
+        org.reset_password(admin.id, password)
+    click.echo("The administrator `admin` is ready.")
+
+
+@crm.command("login-info")
+def login_info_command() -> None:
+    """Print where to log in and, while it is still the one generated at init, the admin password."""
+    from werkzeug.security import check_password_hash
+
+    from app.extensions import db
+    from models.org import Employee
+
+    admin = db.session.scalar(select(Employee).where(Employee.username == "admin"))
+    path = _instance_dir() / ADMIN_PASSWORD_FILE
+    password = path.read_text().strip() if path.exists() else None
+    if admin is not None and password and check_password_hash(admin.password, password):
+        click.echo(f"Log in as: admin / {password}")
+    else:
+        click.echo("Log in as: admin (password: CRM_ADMIN_PASSWORD, or the one you set)")
+
+
+@crm.command("demo-data")
+def demo_data_command() -> None:
+    """Load demo data into an empty database (a department tree and employees in every state)."""
+    from app.demo import load_demo_data
+    from app.extensions import db
+    from models.org import Department
+
+    if db.session.scalar(select(func.count()).select_from(Department)):
+        click.echo("The database already has data; demo data not loaded.")
+        return
+    summary = load_demo_data()
+    click.echo("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in summary.items()))

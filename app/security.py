@@ -1,0 +1,94 @@
+"""FAB security, speaking the CRM's language: employees are the users, only active accounts get in,
+and disabling, resigning or new credentials end open sessions and API tokens at once."""
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from flask import current_app, g, session
+from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.views import UserDBModelView
+from flask_babel import lazy_gettext as _l
+from flask_login import user_logged_in
+
+from models.org import Employee
+
+SESSION_AUTH_AT = "_crm_auth_at"
+TOKEN_AUTH_AT = "crm_auth_at"
+
+
+class ProfileView(UserDBModelView):
+    """FAB's user view, kept only for "my profile" and "change my password";
+    employees are managed in 设置 → 组织架构."""
+
+    route_base = "/profile"
+    base_permissions = ["can_userinfo", "can_resetmypassword"]
+    user_show_fieldsets = [
+        (_l("Employee"), {"fields": ["first_name", "username", "mobile", "department", "manager", "roles"]}),
+    ]
+    label_columns = {
+        "first_name": _l("Name"),
+        "username": _l("Login"),
+        "mobile": _l("Mobile"),
+        "department": _l("Department"),
+        "manager": _l("Direct manager"),
+        "roles": _l("Roles"),
+    }
+
+
+def _issued_before_epoch(user: Employee, issued_at: float | None) -> bool:
+    """auth_epoch is naive UTC; a session or token without a stamp predates the epoch."""
+    if user.auth_epoch is None:
+        return False
+    if issued_at is None:
+        return True
+    return issued_at < user.auth_epoch.replace(tzinfo=dt.timezone.utc).timestamp()
+
+
+class CrmSecurityManager(SecurityManager):
+    user_model = Employee
+    userdbmodelview = ProfileView
+
+    def create_login_manager(self, app):
+        lm = super().create_login_manager(app)
+        user_logged_in.connect(_stamp_session, app)
+        return lm
+
+    def create_jwt_manager(self, app):
+        jwt_manager = super().create_jwt_manager(app)
+        jwt_manager.additional_claims_loader(lambda identity: {TOKEN_AUTH_AT: time.time()})
+        return jwt_manager
+
+    def load_user(self, pk):
+        user = super().load_user(pk)
+        if user is not None and _issued_before_epoch(user, session.get(SESSION_AUTH_AT)):
+            return None
+        return user
+
+    def load_user_jwt(self, _jwt_header, jwt_data):
+        user = self.get_user_by_id(int(jwt_data["sub"]))
+        if user is None or not user.is_active:
+            return None
+        if _issued_before_epoch(user, jwt_data.get(TOKEN_AUTH_AT)):
+            return None
+        g.user = user
+        return user
+
+    def register_views(self):
+        """FAB's login, logout, profile and password views; no raw user/role/permission screens:
+        employees and roles have screens of their own that keep the CRM's rules."""
+        self.appbuilder.add_api(self.security_api)
+        self.auth_view = self.authdbview()
+        self.appbuilder.add_view_no_menu(self.auth_view)
+        self.appbuilder.add_view_no_menu(self.resetmypasswordview())
+        self.user_view = self.appbuilder.add_view_no_menu(self.userdbmodelview)
+        if self.is_auth_limited:
+            self.limiter.limit(self.auth_rate_limit, methods=["POST"])(self.auth_view.blueprint)
+
+
+def _stamp_session(sender, user, **extra):
+    session[SESSION_AUTH_AT] = time.time()
+
+
+def current_app_sm() -> CrmSecurityManager:
+    return current_app.appbuilder.sm

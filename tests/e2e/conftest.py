@@ -1,0 +1,97 @@
+"""A real server (run.py, waitress) on its own SQLite database and Debian's chromium driven by Playwright.
+
+The server is started the way `make run` starts it: `flask crm init`, then `python run.py`.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update"]
+ADMIN_PASSWORD = "e2e-admin-pass"
+SCREENSHOTS = ROOT / "screenshots"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    workdir = tempfile.mkdtemp(prefix="crm-e2e-")
+    env = {**os.environ, "CRM_INSTANCE_DIR": workdir, "DATABASE_URL": f"sqlite:///{workdir}/e2e.db",
+           "CRM_ADMIN_PASSWORD": ADMIN_PASSWORD, "SECRET_KEY": "e2e-secret-" + "k" * 40,
+           "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+    flask = [sys.executable, "-m", "flask", "--app", "app", "crm"]
+    subprocess.run(flask + ["init"], cwd=ROOT, env=env, check=True, capture_output=True)
+    port = _free_port()
+    log = open(Path(workdir) / "server.log", "w")
+    server = subprocess.Popen([sys.executable, "run.py", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(url + "/health", timeout=1)
+            break
+        except Exception:
+            if time.time() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("the server did not start: " + (Path(workdir) / "server.log").read_text())
+            time.sleep(0.3)
+    yield url
+    server.terminate()
+    server.wait(timeout=10)
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian's chromium is required for the browser tests: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    contexts = []
+
+    def make(locale="zh-CN"):
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def login(page, base_url, username, password):
+    page.goto(base_url + "/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("[type=submit]")
+    page.wait_for_load_state()
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)

@@ -1,0 +1,111 @@
+"""What every CRM screen shares: CRUD that goes through a service, so a refusal shows on the form
+and nothing is half-saved, and one way to turn a domain error into an API answer."""
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_appbuilder import ModelView
+from flask_appbuilder.api import ModelRestApi
+from flask_appbuilder.urltools import get_filter_args
+from flask_babel import gettext as _
+
+from app.errors import CrmError
+from app.extensions import db
+
+
+def attach_error(form, error: CrmError) -> None:
+    """Show the refusal under its field when the form has it, else as a banner."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = list(field.errors or []) + [str(error.message)]
+    else:
+        flash(str(error.message), "danger")
+
+
+class ServiceModelView(ModelView):
+    """A ModelView whose add, edit and delete call `create_item`, `update_item`, `delete_item`."""
+
+    def post_add_redirect(self):
+        return redirect(url_for(f"{self.endpoint}.list"))
+
+    def post_edit_redirect(self):
+        return redirect(url_for(f"{self.endpoint}.list"))
+
+    def create_item(self, form):
+        raise NotImplementedError
+
+    def update_item(self, item, form):
+        raise NotImplementedError
+
+    def delete_item(self, item):
+        raise NotImplementedError
+
+    def _add(self):
+        get_filter_args(self._filters, disallow_if_not_in_search=False)
+        exclude_cols = self._filters.get_relation_cols()
+        form = self.add_form.refresh()
+        if request.method == "POST":
+            self._fill_form_exclude_cols(exclude_cols, form)
+            if form.validate():
+                try:
+                    self.create_item(form)
+                except CrmError as error:
+                    db.session.rollback()
+                    attach_error(form, error)
+                else:
+                    flash(self.add_row_message, "success")
+                    return None
+        else:
+            self.update_redirect()
+        return self._get_add_widget(form=form, exclude_cols=exclude_cols)
+
+    def _edit(self, pk):
+        get_filter_args(self._filters, disallow_if_not_in_search=False)
+        exclude_cols = self._filters.get_relation_cols()
+        item = self.datamodel.get(pk, self._base_filters)
+        if not item:
+            abort(404)
+        pk = self.datamodel.get_pk_value(item)
+        if request.method == "POST":
+            form = self.edit_form.refresh(request.form)
+            self._fill_form_exclude_cols(exclude_cols, form)
+            form._id = pk
+            if form.validate():
+                try:
+                    self.update_item(item, form)
+                except CrmError as error:
+                    db.session.rollback()
+                    attach_error(form, error)
+                else:
+                    flash(self.edit_row_message, "success")
+                    return None
+        else:
+            form = self.edit_form.refresh(obj=item)
+            self.prefill_form(form, pk)
+            self.update_redirect()
+        return self._get_edit_widget(form=form, exclude_cols=exclude_cols)
+
+    def _delete(self, pk):
+        item = self.datamodel.get(pk, self._base_filters)
+        if not item:
+            abort(404)
+        try:
+            self.delete_item(item)
+        except CrmError as error:
+            db.session.rollback()
+            flash(str(error.message), "danger")
+        else:
+            flash(self.delete_row_message, "success")
+        self.update_redirect()
+
+
+class CrmModelRestApi(ModelRestApi):
+    """ModelRestApi whose domain errors become 4xx JSON with a translated `message`."""
+
+    def error_response(self, error: CrmError):
+        body = {"message": str(error.message)}
+        if error.field:
+            body["field"] = error.field
+        return self.response(error.status, **body)
+
+    def forbidden(self):
+        return self.response(403, message=_("You do not have permission to do this."))
