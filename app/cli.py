@@ -32,26 +32,55 @@ def init_command() -> None:
 
     upgrade()
     sync_security()
+    seed_choices()
     password = ensure_admin(os.environ.get("CRM_ADMIN_PASSWORD"))
     if password:
         click.echo(f"Created the administrator: login admin, password {password}")
 
 
 def sync_security() -> None:
-    """Create every view's permission rows, the administrator role (all of them) and the built-in roles."""
-    from app.permissions import ADMIN_ROLE, BUILTIN_ROLES
+    """Create every view's permission rows, the administrator role (all of them) and the built-in roles.
+
+    Built-in roles are created with their matrix once; later edits by an administrator are kept."""
+    from app.extensions import db
+    from app.permissions import ADMIN_ROLE, BUILTIN_ROLES, MODULES
+    from models.roles import RoleProfile
 
     appbuilder = current_app.appbuilder
     sm = appbuilder.sm
-    sm.add_role(ADMIN_ROLE)
+    admin_role = sm.find_role(ADMIN_ROLE) or sm.add_role(ADMIN_ROLE)
     appbuilder.add_permissions(update_perms=True)
-    for role_name, pairs in BUILTIN_ROLES.items():
-        role = sm.find_role(role_name) or sm.add_role(role_name)
+    # the whole matrix exists even for modules whose screens come later, so roles can be set up now
+    for module, (_label, actions) in MODULES.items():
+        for action in actions:
+            pv = sm.add_permission_view_menu(f"can_{action}", module)
+            sm.add_permission_role(admin_role, pv)
+    if db.session.get(RoleProfile, admin_role.id) is None:
+        db.session.add(RoleProfile(role_id=admin_role.id, kind="customer", data_scope="all"))
+    for role_name, (kind, scope, pairs) in BUILTIN_ROLES.items():
+        role = sm.find_role(role_name)
+        if role is not None:
+            continue
+        role = sm.add_role(role_name)
         for permission, resource in pairs:
             pv = sm.find_permission_view_menu(permission, resource)
             if pv is None:
                 raise click.ClickException(f"built-in role {role_name}: no permission {permission} on {resource}")
             sm.add_permission_role(role, pv)
+        db.session.add(RoleProfile(role_id=role.id, kind=kind, data_scope=scope))
+    db.session.commit()
+
+
+def seed_choices() -> None:
+    """The default option lists (客户状态, ...), for a kind that has none yet."""
+    from app.extensions import db
+    from models.choices import CHOICE_KINDS, Choice
+
+    existing = set(db.session.scalars(select(Choice.kind).distinct()))
+    for kind, (_label, names) in CHOICE_KINDS.items():
+        if kind not in existing:
+            db.session.add_all(Choice(kind=kind, name=name, sort_order=i) for i, name in enumerate(names))
+    db.session.commit()
 
 
 def ensure_admin(password: str | None = None) -> str | None:
@@ -110,6 +139,15 @@ def login_info_command() -> None:
         click.echo(f"Log in as: admin / {password}")
     else:
         click.echo("Log in as: admin (password: CRM_ADMIN_PASSWORD, or the one you set)")
+
+
+@crm.command("pool-reclaim")
+def pool_reclaim_command() -> None:
+    """Return customers without a follow-up for the configured number of days to the pool (run daily)."""
+    from app.customers import auto_release
+
+    moved = auto_release()
+    click.echo(f"{moved} customer(s) returned to the public pool.")
 
 
 @crm.command("demo-data")

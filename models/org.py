@@ -101,6 +101,7 @@ class Employee(User):
     """
 
     __tablename__ = "ab_user"
+    label_column = "first_name"
 
     mobile: Mapped[Optional[str]] = mapped_column(String(11), unique=True)
     gender: Mapped[Optional[str]] = mapped_column(String(8))

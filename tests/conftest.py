@@ -16,8 +16,9 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 48)
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{_tmp}/test.db")
 
 ADMIN_PASSWORD = "admin-pass-123"
+# kept between tests: what `crm init` makes (permissions, roles, option lists)
 SECURITY_TABLES = {"ab_permission", "ab_view_menu", "ab_permission_view", "ab_role", "ab_permission_view_role",
-                   "alembic_version"}
+                   "alembic_version", "role_profile", "choice"}
 
 
 def _reset_schema(engine) -> None:
@@ -51,7 +52,7 @@ def app():
     engine.dispose()
 
     from app import create_app
-    from app.cli import ensure_admin, sync_security
+    from app.cli import ensure_admin, seed_choices, sync_security
 
     application = create_app(TestConfig)
     with application.app_context():
@@ -59,6 +60,7 @@ def app():
 
         upgrade()
         sync_security()
+        seed_choices()
         ensure_admin(ADMIN_PASSWORD)
     yield application
 

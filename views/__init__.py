@@ -8,13 +8,34 @@ MENU_LABELS = {CRM: _l("CRM"), CALL_CENTER: _l("Call center"), DATA_CENTER: _l("
 
 
 def register(appbuilder) -> None:
+    from views import generator
+    from views.modules import SPECS
     from views.org import DepartmentApi, DepartmentView, EmployeeApi, EmployeeView
+    from views.settings import ChoiceView, PoolRulesView
+    from views.templating import register_template_helpers
 
     def add(view, name, label, category, icon):
         appbuilder.add_view(view, name, label=label, icon=icon, category=category,
                             category_label=MENU_LABELS[category])
 
+    # CRM modules: every class first, so the detail pages can show each other as tabs
+    registry = {}
+    for spec in SPECS:
+        generator.SPEC_BY_MODEL.setdefault(spec.model, spec)
+        generator.build_view(spec, registry)
+    for spec in SPECS:
+        registry[spec.key].related_views = [registry[key] for key in spec.related]
+    for spec in SPECS:
+        if spec.menu:
+            add(registry[spec.key], spec.key, spec.label, CRM, spec.icon)
+        else:
+            appbuilder.add_view_no_menu(registry[spec.key])
+        appbuilder.add_api(generator.build_api(spec))
+
     add(EmployeeView, "Employees", _l("Organisation"), SETTINGS, "fa-users")
     add(DepartmentView, "Departments", _l("Departments"), SETTINGS, "fa-sitemap")
+    add(ChoiceView, "Options", _l("Option lists"), SETTINGS, "fa-list")
+    add(PoolRulesView, "PoolRules", _l("Public pool rules"), SETTINGS, "fa-life-ring")
     appbuilder.add_api(DepartmentApi)
     appbuilder.add_api(EmployeeApi)
+    register_template_helpers(appbuilder)

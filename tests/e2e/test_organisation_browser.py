@@ -16,10 +16,10 @@ def _tick_and_act(page, base_url, name, action, confirm=True):
     row = page.locator("tr", has_text=name)
     row.locator("input.action_check").check()
     page.click("button.dropdown-toggle:has-text('操作')")
-    page.click(f".{action}_menu_item")
-    if confirm:
-        page.click("#modal-confirm-ok")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click(f".{action}_menu_item")
+        if confirm:
+            page.click("#modal-confirm-ok")
 
 
 def _expect_state(page, base_url, name, state):
@@ -98,7 +98,7 @@ def test_deleting_a_department_with_members_is_refused_in_the_browser(live_serve
     admin.goto(live_server + "/departments/list/")
     row = admin.locator("tr", has_text="有人部")
     row.locator("a.confirm, a[href*='/delete/']").first.click()
-    admin.click("#modal-confirm-ok")
-    admin.wait_for_load_state()
+    with admin.expect_navigation():
+        admin.click("#modal-confirm-ok")
     expect(admin.locator("text=该部门下还有员工")).to_be_visible()
     expect(admin.locator("td", has_text="有人部").first).to_be_visible()

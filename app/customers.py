@@ -1,0 +1,203 @@
+"""Customer ownership: the public pool (claim, assign, return), transfer, hand-over on resignation,
+automatic return, and the owner history that records every move. Each function is one transaction."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable, Optional, Sequence
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, or_, select, update
+
+from app import scopes
+from app.errors import CrmError, NotFound, unit_of_work
+from app.extensions import db
+from app.organisation import employee_resigned
+from models.crm import Contact, Customer, OwnerHistory, PoolRules
+from models.mixins import utcnow
+from models.org import AccountState, Employee
+from models.sales import Contract, Invoice, Opportunity
+
+# records that follow their customer to a new owner
+FOLLOWERS = (Contact, Opportunity, Contract)
+
+
+def pool_rules() -> PoolRules:
+    rules = db.session.scalar(select(PoolRules).limit(1))
+    if rules is None:
+        rules = PoolRules(daily_claim_limit=0, reclaim_cooldown_days=0, max_owned=0, auto_release_days=0)
+        db.session.add(rules)
+        db.session.flush()
+    return rules
+
+
+def _ids(ids: Sequence) -> list[int]:
+    try:
+        clean = list(dict.fromkeys(int(i) for i in ids or []))
+    except (TypeError, ValueError):
+        raise CrmError(_l("Invalid customer id."))
+    if not clean:
+        raise CrmError(_l("Please select at least one customer."))
+    return clean
+
+
+def _load(ids: list[int], where) -> list[Customer]:
+    """All of `ids` matching `where`, locked for the change; any other id is refused (404, no partial change)."""
+    query = select(Customer).where(Customer.id.in_(ids), where).with_for_update(of=Customer)
+    customers = list(db.session.scalars(query))
+    if len(customers) != len(ids):
+        raise NotFound(_l("Some of the selected customers do not exist or are out of your reach."))
+    return customers
+
+
+def _employee(owner_id, field="owner") -> Employee:
+    try:
+        employee = db.session.get(Employee, int(owner_id))
+    except (TypeError, ValueError):
+        employee = None
+    if employee is None:
+        raise NotFound(_l("This employee does not exist."), field=field)
+    if employee.state != AccountState.ACTIVE.value:
+        raise CrmError(_l("Customers can only go to an active employee."), field=field)
+    return employee
+
+
+def _check_max_owned(owner: Employee, incoming: int) -> None:
+    limit = pool_rules().max_owned
+    if not limit:
+        return
+    owned = db.session.scalar(select(func.count()).select_from(Customer).where(Customer.owner_id == owner.id))
+    if owned + incoming > limit:
+        raise CrmError(_l("%(name)s would own more than %(n)d customers, the most allowed.", name=owner.first_name,
+                          n=limit), field="owner")
+
+
+def _move(customers: Iterable[Customer], owner: Optional[Employee], action: str, actor: Optional[Employee],
+          reason: Optional[str] = None) -> None:
+    """Give customers (and what follows them) to `owner`, or to the pool when None; record the history."""
+    now = utcnow()
+    customers = list(customers)
+    ids = [c.id for c in customers]
+    history = []
+    for customer in customers:
+        history.append(dict(customer_id=customer.id, from_owner_id=customer.owner_id,
+                            to_owner_id=owner.id if owner else None, actor_id=actor.id if actor else None,
+                            action=action, reason=reason, at=now))
+        customer.owner_id = owner.id if owner else None
+        customer.department_id = owner.department_id if owner else None
+        customer.owned_since = now if owner else None
+        customer.released_at = None if owner else now
+        customer.release_reason = None if owner else reason
+    values = dict(owner_id=owner.id if owner else None, department_id=owner.department_id if owner else None)
+    for model in FOLLOWERS:
+        db.session.execute(update(model).where(model.customer_id.in_(ids)).values(**values)
+                           .execution_options(synchronize_session=False))
+    contract_ids = select(Contract.id).where(Contract.customer_id.in_(ids))
+    db.session.execute(update(Invoice).where(Invoice.contract_id.in_(contract_ids)).values(**values)
+                       .execution_options(synchronize_session=False))
+    if history:
+        db.session.execute(OwnerHistory.__table__.insert(), history)
+
+
+def claim(ids: Sequence, user: Employee) -> list[Customer]:
+    """领取: take customers from the pool, within the daily limit, the ex-owner cool-down and the holding limit."""
+    ids = _ids(ids)
+    with unit_of_work():
+        rules = pool_rules()
+        customers = _load(ids, Customer.owner_id.is_(None))
+        if rules.daily_claim_limit:
+            today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+            claimed = db.session.scalar(select(func.count()).select_from(OwnerHistory).where(
+                OwnerHistory.actor_id == user.id, OwnerHistory.action == "claim", OwnerHistory.at >= today))
+            if claimed + len(customers) > rules.daily_claim_limit:
+                raise CrmError(_l("You can claim at most %(n)d customers a day; %(left)d left today.",
+                                  n=rules.daily_claim_limit, left=max(rules.daily_claim_limit - claimed, 0)))
+        if rules.reclaim_cooldown_days:
+            since = utcnow() - dt.timedelta(days=rules.reclaim_cooldown_days)
+            recent = db.session.scalar(select(func.count()).select_from(OwnerHistory).where(
+                OwnerHistory.customer_id.in_(ids), OwnerHistory.from_owner_id == user.id,
+                OwnerHistory.to_owner_id.is_(None), OwnerHistory.at >= since))
+            if recent:
+                raise CrmError(_l("You returned some of these customers less than %(n)d days ago and cannot "
+                                  "claim them yet.", n=rules.reclaim_cooldown_days))
+        _check_max_owned(user, len(customers))
+        _move(customers, user, "claim", user)
+    return customers
+
+
+def assign(ids: Sequence, owner_id, user: Employee) -> list[Customer]:
+    """分配: give pool customers to an employee within the assigner's data scope."""
+    ids = _ids(ids)
+    with unit_of_work():
+        owner = _employee(owner_id)
+        if not scopes.can_own(user, owner.id):
+            raise CrmError(_l("You cannot give records to this employee."), field="owner")
+        customers = _load(ids, Customer.owner_id.is_(None))
+        _check_max_owned(owner, len(customers))
+        _move(customers, owner, "assign", user)
+    return customers
+
+
+def release(ids: Sequence, reason: Optional[str], user: Employee) -> list[Customer]:
+    """退回公海: return customers the user can see to the pool, with a reason."""
+    ids = _ids(ids)
+    reason = (reason or "").strip()
+    if not reason:
+        raise CrmError(_l("Please give a reason for returning the customers to the pool."), field="reason")
+    with unit_of_work():
+        customers = _load(ids, and_(Customer.owner_id.isnot(None), scopes.visible_to(Customer, user)))
+        _move(customers, None, "release", user, reason[:255])
+    return customers
+
+
+def transfer(ids: Sequence, owner_id, user: Employee) -> list[Customer]:
+    """转移: move customers the user can see to another employee in scope; contacts, opportunities,
+    contracts and invoices follow."""
+    ids = _ids(ids)
+    with unit_of_work():
+        owner = _employee(owner_id)
+        if not scopes.can_own(user, owner.id):
+            raise CrmError(_l("You cannot give records to this employee."), field="owner")
+        customers = _load(ids, and_(Customer.owner_id.isnot(None), scopes.visible_to(Customer, user)))
+        moving = [c for c in customers if c.owner_id != owner.id]
+        _check_max_owned(owner, len(moving))
+        _move(moving, owner, "transfer", user)
+    return customers
+
+
+def record_creation(customer: Customer, user: Optional[Employee], action: str = "create") -> None:
+    """Called inside the transaction that creates a customer."""
+    customer.owned_since = utcnow() if customer.owner_id else None
+    db.session.execute(OwnerHistory.__table__.insert(), [dict(
+        customer_id=customer.id, from_owner_id=None, to_owner_id=customer.owner_id,
+        actor_id=user.id if user else None, action=action, at=utcnow())])
+
+
+@employee_resigned.connect
+def _hand_over_on_resign(employee: Employee, handover_to: Optional[Employee] = None, **_):
+    """办理离职 moves the leaver's customers to the chosen employee or to the pool (same transaction)."""
+    customers = list(db.session.scalars(select(Customer).where(Customer.owner_id == employee.id)))
+    _move(customers, handover_to, "resign", None, reason=str(_l("Resigned")) if handover_to is None else None)
+    # what they followed up stays theirs; records that follow no customer (none today) would go here
+
+
+def auto_release(now: Optional[dt.datetime] = None) -> int:
+    """公海规则: return customers without a follow-up for N days. Safe to run twice: the second run finds none."""
+    with unit_of_work():
+        days = pool_rules().auto_release_days
+        if not days:
+            return 0
+        cutoff = (now or utcnow()) - dt.timedelta(days=days)
+        stale = or_(Customer.last_followup_at < cutoff,
+                    and_(Customer.last_followup_at.is_(None), func.coalesce(Customer.owned_since,
+                                                                            Customer.created_at) < cutoff))
+        moved = 0
+        while True:
+            batch = list(db.session.scalars(select(Customer).where(Customer.owner_id.isnot(None), stale)
+                                            .order_by(Customer.id).limit(1000)))
+            if not batch:
+                break
+            _move(batch, None, "auto_release", None,
+                  reason=str(_l("No follow-up for %(n)d days", n=days)))
+            db.session.flush()
+            moved += len(batch)
+    return moved

@@ -1,0 +1,85 @@
+"""Data scope (数据权限) -> one SQL predicate on a record's owner.
+
+Every query that reads owned records goes through `visible_to()`: lists, details, edits, deletes,
+exports, the REST API, dropdowns, phone search and statistics. Nothing is cached: an org change
+(new manager, moved department, new role) counts from the next query.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import false, literal, or_, select, true
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.extensions import db
+from app.permissions import ADMIN_ROLE
+from models.org import Department, Employee
+from models.roles import DATA_SCOPES, RoleProfile
+
+SELF, SUBORDINATES, DEPARTMENT, DEPARTMENT_TREE, ALL = DATA_SCOPES
+
+
+def user_scopes(user: Optional[Employee]) -> set[str]:
+    """The scopes of all the user's roles (their union decides); a role without one sees its own records."""
+    if user is None or getattr(user, "is_anonymous", False) or not getattr(user, "id", None):
+        return set()
+    role_ids = [role.id for role in user.roles]
+    if any(role.name == ADMIN_ROLE for role in user.roles):
+        return {ALL}
+    if not role_ids:
+        return {SELF}
+    found = dict(db.session.execute(
+        select(RoleProfile.role_id, RoleProfile.data_scope).where(RoleProfile.role_id.in_(role_ids))).all())
+    return {found.get(role_id, SELF) for role_id in role_ids}
+
+
+def subordinate_ids(user_id: int):
+    """A select of the user and everyone below them in the manager chain, at any depth."""
+    chain = select(Employee.id.label("id")).where(Employee.id == user_id).cte("chain", recursive=True)
+    below = aliased(Employee)
+    chain = chain.union(select(below.id).where(below.manager_id == chain.c.id))
+    return select(chain.c.id)
+
+
+def department_member_ids(user: Employee, subtree: bool):
+    if user.department_id is None:
+        return select(literal(user.id))
+    if not subtree:
+        return select(Employee.id).where(Employee.department_id == user.department_id)
+    own = select(Department.path).where(Department.id == user.department_id).scalar_subquery()
+    return (select(Employee.id).join(Department, Employee.department_id == Department.id)
+            .where(Department.path.startswith(own)))
+
+
+def owner_predicate(owner_column, user: Optional[Employee]) -> ColumnElement:
+    """The records whose owner is within the user's data scope. Pool records (no owner) are not
+    included: the public pool has its own permissions."""
+    scopes = user_scopes(user)
+    if not scopes:
+        return false()
+    if ALL in scopes:
+        return true()
+    parts = []
+    for scope in scopes:
+        if scope == SELF:
+            parts.append(owner_column == user.id)
+        elif scope == SUBORDINATES:
+            parts.append(owner_column.in_(subordinate_ids(user.id)))
+        elif scope == DEPARTMENT:
+            parts.append(owner_column.in_(department_member_ids(user, subtree=False)))
+        elif scope == DEPARTMENT_TREE:
+            parts.append(owner_column.in_(department_member_ids(user, subtree=True)))
+    return or_(*parts)
+
+
+def visible_to(model, user: Optional[Employee]) -> ColumnElement:
+    return owner_predicate(model.owner_id, user)
+
+
+def can_own(user: Optional[Employee], owner_id: Optional[int]) -> bool:
+    """May `user` give a record to `owner_id` (add, assign, transfer)? The new owner must be in scope."""
+    if owner_id is None:
+        return False
+    predicate = owner_predicate(Employee.id, user)
+    return db.session.scalar(select(Employee.id).where(Employee.id == owner_id, predicate)) is not None

@@ -1,0 +1,93 @@
+"""The generated screens through the browser's protocol: search, detail, actions, export."""
+import io
+
+import openpyxl
+import pytest
+
+from app.extensions import db
+from models.crm import Customer, CustomerGroup
+from tests import factories as f
+from tests.conftest import web_login
+
+
+@pytest.fixture
+def data(app):
+    with app.app_context():
+        seller = f.employee("小李")
+        a = f.customer(seller, "甲公司", "13911110001")
+        b = f.customer(None, "公海乙公司", "13911110002")
+        ids = dict(seller=seller.id, seller_login=seller.username, a=a.id, b=b.id)
+        db.session.remove()
+    return ids
+
+
+def test_search_box_finds_a_customer_by_phone(client, data):
+    web_login(client)
+    page = client.get("/customer/list/").get_data(as_text=True)
+    assert "名称或手机号" in page
+    import re
+
+    arg = re.search(r'name="(_flt_\d+_company_name)"', page).group(1)
+    found = client.get(f"/customer/list/?{arg}=13911110001").get_data(as_text=True)
+    assert "甲公司" in found
+    assert "公海乙公司" not in found
+
+
+def test_pool_claim_and_transfer_from_the_screens(client, data):
+    web_login(client)
+    response = client.post("/pool/action_post", data={"action": "claim", "rowid": [str(data["b"])]},
+                           follow_redirects=True)
+    assert response.status_code == 200
+    with client.application.app_context():
+        assert db.session.get(Customer, data["b"]).owner_id is not None
+    form = client.get(f"/customer/act/transfer/?ids={data['b']}").get_data(as_text=True)
+    assert "转移" in form
+    response = client.post(f"/customer/act/transfer/?ids={data['b']}", data={"owner": str(data["seller"])},
+                           follow_redirects=True)
+    assert "已转移 1 个客户" in response.get_data(as_text=True)
+    with client.application.app_context():
+        assert db.session.get(Customer, data["b"]).owner_id == data["seller"]
+
+
+def test_release_form_refuses_an_empty_reason(client, data):
+    web_login(client)
+    response = client.post(f"/customer/act/release/?ids={data['a']}", data={"reason": ""})
+    assert response.status_code == 200
+    with client.application.app_context():
+        assert db.session.get(Customer, data["a"]).owner_id == data["seller"]
+
+
+def test_groups_filter_the_customer_list(client, data):
+    web_login(client, data["seller_login"], f.PASSWORD)
+    client.post("/customer_group/add", data={"name": "重点客户", "sort_order": "0"})
+    with client.application.app_context():
+        group = db.session.query(CustomerGroup).filter_by(name="重点客户").one()
+        group_id = group.id
+    response = client.post(f"/customer/act/add_to_group/?ids={data['a']}", data={"group": str(group_id)},
+                           follow_redirects=True)
+    assert "已加入分组" in response.get_data(as_text=True)
+    listed = client.get(f"/customer/list/?group={group_id}").get_data(as_text=True)
+    assert "甲公司" in listed
+    empty = client.get(f"/customer/list/?group={group_id + 999}").get_data(as_text=True)
+    assert "甲公司" not in empty
+
+
+def test_a_strangers_customer_is_404_on_every_screen(client, data):
+    with client.application.app_context():
+        other = f.employee("别人")
+        login = other.username
+        db.session.remove()
+    web_login(client, login, f.PASSWORD)
+    for url in (f"/customer/show/{data['a']}", f"/customer/edit/{data['a']}"):
+        assert client.get(url).status_code == 404, url
+    client.post(f"/customer/edit/{data['a']}", data={"company_name": "抢走"})
+    with client.application.app_context():
+        assert db.session.get(Customer, data["a"]).company_name == "甲公司"
+
+
+def test_export_from_the_screen_keeps_the_filter(client, data):
+    web_login(client)
+    response = client.get("/customer/export/?format=xlsx")
+    assert response.status_code == 200
+    rows = list(openpyxl.load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert [r[0] for r in rows[1:]] == ["甲公司"]

@@ -1,0 +1,715 @@
+"""ModuleSpec -> a FAB ModelView and a ModelRestApi, with permission names, the data scope,
+keyword search, AJAX record pickers, bulk actions and export. Adding a module is one ModuleSpec
+in views/modules.py; nothing here names a particular module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+from flask import abort, flash, g, jsonify, redirect, request, url_for
+from flask_appbuilder import action, expose, has_access
+from flask_appbuilder.api import expose as api_expose
+from flask_appbuilder.api import protect, rison, safe
+from flask_appbuilder.exceptions import FABException
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.fields import QuerySelectField
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.urltools import get_filter_args
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms.validators import DataRequired
+from marshmallow import Schema, ValidationError, fields as ma
+from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, and_, inspect, or_, select
+
+from app import exporting, records, scopes
+from app.errors import CrmError
+from app.extensions import db
+from app.permissions import MODULES
+from models.choices import Choice
+from models.mixins import OwnedMixin
+from models.org import AccountState, Employee
+from views.base import CrmModelRestApi, ServiceModelView, attach_error
+from views.widgets import RecordSelectField
+
+PAGE_SIZE = 50
+
+
+# ---------------------------------------------------------------- declarations
+
+@dataclass
+class ActionSpec:
+    """A bulk action on ticked rows. `run(ids, form_data, user)` does the work; `form` (a FlaskForm
+    class) asks for input first; `permission` is the module action that allows it."""
+
+    name: str
+    label: Any
+    permission: str
+    run: Callable[[list[int], dict, Employee], Any]
+    form: Optional[type] = None
+    confirmation: Any = None
+    icon: str = "fa-bolt"
+    done: Any = None  # flash message; may use %(n)d
+    api: bool = True
+    screen: bool = True
+    module: Optional[str] = None  # check `permission` on another module (e.g. the pool's claim from /customer)
+
+
+@dataclass
+class ModuleSpec:
+    key: str  # URL /<key>/, API /api/v1/<key>/
+    model: type
+    label: Any
+    permission: Optional[str] = None  # the permission module (MODULES key); default `key`
+    list_columns: Sequence[str] = ()
+    show_columns: Sequence[str] = ()
+    form_columns: Sequence[str] = ()
+    edit_columns: Optional[Sequence[str]] = None
+    filter_columns: Sequence[str] = ()
+    keyword_columns: Sequence[str] = ()
+    phone_columns: Sequence[str] = ()
+    order_columns: Sequence[str] = ()
+    base_order: tuple = ("id", "desc")
+    choices: dict = field(default_factory=dict)  # relationship -> Choice kind
+    related: Sequence[str] = ()  # module keys shown as tabs on the detail page
+    actions: Sequence[ActionSpec] = ()
+    base_filter: Optional[Callable[[], Any]] = None  # an extra SQL predicate (e.g. the pool)
+    after_save: Optional[Callable] = None  # (obj, created, user) inside the saving transaction
+    request_filter: Optional[Callable[[Any], Any]] = None  # request args -> an extra predicate (e.g. ?group=)
+    service: Any = None  # an object with create(data, user), update(obj, data, user), delete(obj, user)
+    permission_overrides: dict = field(default_factory=dict)  # FAB method -> module action
+    can_add: bool = True
+    icon: str = "fa-table"
+    menu: Optional[str] = "CRM"
+    label_columns: dict = field(default_factory=dict)
+
+    @property
+    def module(self) -> str:
+        return self.permission or self.key
+
+    @property
+    def owned(self) -> bool:
+        return issubclass(self.model, OwnedMixin)
+
+    @property
+    def labels(self) -> dict:
+        return {**getattr(self.model, "field_labels", {}), **self.label_columns}
+
+    @property
+    def export_columns(self) -> Sequence[str]:
+        return self.list_columns
+
+
+def validate_spec(spec: ModuleSpec) -> None:
+    """Fail at boot, not in front of a user, when a declaration names something that does not exist."""
+    mapper = inspect(spec.model)
+    names = set(mapper.attrs.keys()) | {n for n in dir(spec.model) if not n.startswith("_")}
+    problems = []
+    for group in ("list_columns", "show_columns", "form_columns", "filter_columns", "keyword_columns",
+                  "phone_columns", "order_columns"):
+        for column in getattr(spec, group) or ():
+            if column.split(".")[0] not in names:
+                problems.append(f"{group}: {column}")
+    for column in spec.keyword_columns + tuple(spec.phone_columns) + tuple(spec.order_columns):
+        if column not in mapper.columns:
+            problems.append(f"not a column: {column}")
+    if spec.module not in MODULES:
+        problems.append(f"permission module {spec.module!r} is not in app.permissions.MODULES")
+    for action_spec in spec.actions:
+        module = action_spec.module or spec.module
+        if action_spec.permission not in MODULES.get(module, ("", ()))[1]:
+            problems.append(f"action {action_spec.name}: {action_spec.permission!r} is not an action of {module}")
+    if problems:
+        raise RuntimeError(f"ModuleSpec {spec.key!r} ({spec.model.__name__}) is wrong: " + "; ".join(problems))
+
+
+# ---------------------------------------------------------------- filters (SQL, per request)
+
+def scope_predicate(spec: ModuleSpec):
+    """What the logged-in user may see of this module, as one SQL predicate."""
+    user = g.user if getattr(g, "user", None) is not None and not g.user.is_anonymous else None
+    parts = []
+    if spec.owned:
+        if spec.base_filter is None:
+            visible = scopes.visible_to(spec.model, user)
+            if spec.model.__name__ == "Customer":
+                visible = and_(spec.model.owner_id.isnot(None), visible)
+            else:  # records of pool customers: for those who may look into the pool
+                sm = _security()
+                if user is not None and sm.has_access("can_view", "pool"):
+                    visible = or_(visible, spec.model.owner_id.is_(None))
+            parts.append(visible)
+    if spec.base_filter is not None:
+        parts.append(spec.base_filter())
+    if spec.request_filter is not None:
+        extra = spec.request_filter(request.args)
+        if extra is not None:
+            parts.append(extra)
+    return and_(*parts) if parts else None
+
+
+def _security():
+    from flask import current_app
+
+    return current_app.appbuilder.sm
+
+
+def make_scope_filter(spec: ModuleSpec):
+    class ScopeFilter(BaseFilter):
+        name = "scope"
+
+        def apply(self, query, value):
+            predicate = scope_predicate(spec)
+            return query.filter(predicate) if predicate is not None else query
+
+    return ScopeFilter
+
+
+def keyword_predicate(spec: ModuleSpec, text: str):
+    """The list's search box: a phone number (or its start) matches the phone columns by index;
+    anything else matches the keyword columns by substring."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    digits = "".join(ch for ch in text if ch.isdigit())
+    model = spec.model
+    if spec.phone_columns and digits and len(digits) >= 3 and len(digits) == len(text.replace(" ", "").replace("-", "")):
+        digits = digits[-11:] if len(digits) > 11 else digits
+        if len(digits) == 11:
+            return or_(*[getattr(model, c) == digits for c in spec.phone_columns])
+        return or_(*[getattr(model, c).startswith(digits) for c in spec.phone_columns])
+    like = f"%{text}%"
+    return or_(*[getattr(model, c).ilike(like) for c in spec.keyword_columns])
+
+
+def make_keyword_filter(spec: ModuleSpec):
+    class KeywordFilter(BaseFilter):
+        name = _l("Keyword")
+        arg_name = f"kw_{spec.key}"
+
+        def apply(self, query, value):
+            predicate = keyword_predicate(spec, value)
+            return query.filter(predicate) if predicate is not None else query
+
+    return KeywordFilter
+
+
+# ---------------------------------------------------------------- forms
+
+def _choice_query(kind):
+    return lambda: db.session.query(Choice).filter(Choice.kind == kind, Choice.retired.is_(False)) \
+        .order_by(Choice.sort_order, Choice.id)
+
+
+def _owner_query():
+    def query():
+        user = g.user
+        return db.session.query(Employee).filter(Employee.state == AccountState.ACTIVE.value,
+                                                 scopes.owner_predicate(Employee.id, user)) \
+            .order_by(Employee.first_name)
+    return query
+
+
+def form_fields(spec: ModuleSpec) -> dict:
+    """Replacement fields for relationships: option lists by kind, AJAX pickers for owned records,
+    employees in scope for the owner."""
+    extra = {}
+    mapper = inspect(spec.model)
+    labels = spec.labels
+    for name in set(spec.form_columns) | set(spec.edit_columns or ()):
+        rel = mapper.relationships.get(name)
+        if rel is None:
+            column = mapper.columns.get(name)
+            optional = _optional_field(column, labels.get(name, name), getattr(spec.model, "value_labels", {}))
+            if optional is not None:
+                extra[name] = optional
+            continue
+        label = labels.get(name, name)
+        target = rel.mapper.class_
+        if name in spec.choices:
+            extra[name] = QuerySelectField(label, query_func=_choice_query(spec.choices[name]),
+                                           get_pk_func=lambda o: o.id, allow_blank=True,
+                                           blank_text=_l("Please choose"), widget=Select2Widget())
+        elif target is Employee:
+            extra[name] = QuerySelectField(label, query_func=_owner_query(), get_pk_func=lambda o: o.id,
+                                           allow_blank=True, blank_text=_l("Please choose"),
+                                           get_label="first_name", widget=Select2Widget())
+        else:
+            extra[name] = RecordSelectField(label, model=target,
+                                            lookup_url=_lookup_url(spec.key, name))
+    return extra
+
+
+def _optional_field(column, label, value_labels):
+    """FAB marks every NOT NULL column required; a flag, or a column with a default, is not."""
+    from flask_appbuilder.fieldwidgets import DateTimePickerWidget
+    from wtforms import BooleanField, DateTimeField, IntegerField, SelectField
+    from wtforms.validators import Optional as OptionalValue
+
+    if column is None:
+        return None
+    if column.key in value_labels:
+        choices = [(k, v) for k, v in value_labels[column.key].items()]
+        return SelectField(label, choices=choices, widget=Select2Widget(),
+                           validators=[] if column.nullable or column.default is not None else [DataRequired()])
+    if isinstance(column.type, Boolean):
+        return BooleanField(label)
+    if column.nullable or column.default is None:
+        return None
+    if isinstance(column.type, Integer):
+        return IntegerField(label, validators=[OptionalValue()], widget=BS3TextFieldWidget())
+    if isinstance(column.type, DateTime):
+        return DateTimeField(label, validators=[OptionalValue()], format="%Y-%m-%d %H:%M:%S",
+                             widget=DateTimePickerWidget())
+    return None
+
+
+def _lookup_url(key, column):
+    return lambda: url_for(f"{_view_name(key)}.lookup", column=column)
+
+
+def _view_name(key: str) -> str:
+    return "".join(part.capitalize() for part in key.split("_")) + "View"
+
+
+def _form_data(form, columns) -> dict:
+    return {name: form[name].data for name in columns if name in form}
+
+
+# ---------------------------------------------------------------- display
+
+def _format_value(value):
+    """How a cell reads on screen: no "None", dates without microseconds, money with separators."""
+    import datetime as dt
+    import decimal
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.strftime("%Y-%m-%d")
+    if isinstance(value, decimal.Decimal):
+        return f"{value:,.2f}"
+    return value
+
+
+def formatters(spec: ModuleSpec) -> dict:
+    value_labels = getattr(spec.model, "value_labels", {})
+    result = {}
+    for column in set(spec.list_columns) | set(spec.show_columns or ()):
+        labels = value_labels.get(column)
+        if labels:
+            result[column] = lambda v, labels=labels: str(labels.get(v, v)) if v is not None else ""
+        else:
+            result[column] = _format_value
+    return result
+
+
+# ---------------------------------------------------------------- saving (screens and API alike)
+
+def save(spec: ModuleSpec, item, data: dict, user):
+    """Create (item None) or change a record through the module's service, or app.records."""
+    if spec.service is not None:
+        return spec.service.create(data, user) if item is None else spec.service.update(item, data, user)
+    created = item is None
+    after = None if spec.after_save is None else (lambda obj: spec.after_save(obj, created, user))
+    if created:
+        return records.create_record(spec.model, data, user, after=after)
+    return records.update_record(item, data, user, after=after)
+
+
+def remove(spec: ModuleSpec, item, user) -> None:
+    if spec.service is not None:
+        spec.service.delete(item, user)
+    else:
+        records.delete_record(item)
+
+
+# ---------------------------------------------------------------- the screen
+
+def build_view(spec: ModuleSpec, registry: dict) -> type:
+    validate_spec(spec)
+    module_actions = MODULES[spec.module][1]
+    first_keyword = spec.keyword_columns[0] if spec.keyword_columns else None
+    methods = {
+        "list": "view", "show": "view", "download": "view", "lookup": "view", "export": "export",
+        "add": "add", "edit": "edit", "delete": "delete", "action_form": "view",
+        "api_read": "view", "api_get": "view",
+    }
+    attrs: dict[str, Any] = dict(
+        datamodel=SQLAInterface(spec.model),
+        route_base=f"/{spec.key}",
+        class_permission_name=spec.module,
+        method_permission_name=dict(methods),
+        base_permissions=[f"can_{a}" for a in module_actions],
+        list_title=spec.label, show_title=spec.label, add_title=spec.label, edit_title=spec.label,
+        list_columns=list(spec.list_columns),
+        show_columns=list(spec.show_columns or spec.list_columns),
+        add_columns=list(spec.form_columns),
+        edit_columns=list(spec.edit_columns if spec.edit_columns is not None else spec.form_columns),
+        search_columns=list(dict.fromkeys(([first_keyword] if first_keyword else []) + list(spec.filter_columns))),
+        order_columns=list(spec.order_columns),
+        base_order=spec.base_order,
+        page_size=PAGE_SIZE,
+        label_columns=spec.labels,
+        base_filters=[["id", make_scope_filter(spec), None]],
+        add_form_extra_fields=form_fields(spec),
+        edit_form_extra_fields=form_fields(spec),
+        formatters_columns=formatters(spec),
+        list_template="crm/list.html",
+        show_template="crm/show.html",
+        spec=spec,
+    )
+    if not spec.can_add:
+        attrs["base_permissions"] = [p for p in attrs["base_permissions"] if p != "can_add"]
+
+    for action_spec in spec.actions:
+        if action_spec.screen:
+            attrs[action_spec.name] = _make_action(spec, action_spec)
+            attrs["method_permission_name"][action_spec.name] = _fab_action(action_spec)
+    attrs["method_permission_name"].update(spec.permission_overrides)
+
+    view = type(_view_name(spec.key), (GeneratedModelView,), attrs)
+    registry[spec.key] = view
+    return view
+
+
+def _fab_action(action_spec: ActionSpec) -> str:
+    """The permission FAB checks for the action's method; another module's right is checked in the action."""
+    return "view" if action_spec.module else action_spec.permission
+
+
+def _allowed(action_spec: ActionSpec, view) -> bool:
+    if not action_spec.module:
+        return True
+    return view.appbuilder.sm.has_access(f"can_{action_spec.permission}", action_spec.module)
+
+
+def _make_action(spec: ModuleSpec, action_spec: ActionSpec):
+    def run_action(self, items):
+        items = items if isinstance(items, list) else [items]
+        ids = [item.id for item in items]
+        if action_spec.form is not None:
+            return redirect(url_for(".action_form", name=action_spec.name, ids=",".join(map(str, ids))))
+        return self._perform(action_spec, ids, {})
+
+    run_action.__name__ = action_spec.name
+    return action(action_spec.name, action_spec.label, action_spec.confirmation, action_spec.icon)(run_action)
+
+
+class GeneratedModelView(ServiceModelView):
+    spec: ModuleSpec
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # FAB's ModelView has no search_filters: add the keyword filter to the first keyword column
+        self._keyword_arg_name = ""
+        if self.spec.keyword_columns:
+            column = self.spec.keyword_columns[0]
+            column_filters = self._filters.get_search_filters().setdefault(column, [])
+            column_filters.append(make_keyword_filter(self.spec)(column, self.datamodel))
+            self._keyword_arg_name = f"_flt_{len(column_filters) - 1}_{column}"
+
+    def _user(self):
+        return g.user
+
+    # -- CRUD through app.records (scope, owner, unique and required checks in one place)
+
+    def create_item(self, form):
+        return save(self.spec, None, _form_data(form, self.spec.form_columns), self._user())
+
+    def update_item(self, item, form):
+        spec = self.spec
+        columns = spec.edit_columns if spec.edit_columns is not None else spec.form_columns
+        return save(spec, item, _form_data(form, columns), self._user())
+
+    def delete_item(self, item):
+        remove(self.spec, item, self._user())
+
+    # -- bulk actions
+
+    def _perform(self, action_spec: ActionSpec, ids, data):
+        try:
+            result = action_spec.run(ids, data, self._user())
+        except CrmError as error:
+            db.session.rollback()
+            flash(str(error.message), "danger")
+            return False
+        count = len(result) if isinstance(result, (list, tuple)) else len(ids)
+        flash(str(action_spec.done or _l("Done.")) % {"n": count}, "success")
+        return redirect(url_for(".list"))
+
+    @expose("/act/<name>/", methods=["GET", "POST"])
+    @has_access
+    def action_form(self, name):
+        action_spec = next((a for a in self.spec.actions if a.name == name and a.form is not None), None)
+        if action_spec is None:
+            abort(404)
+        permission_module = action_spec.module or self.class_permission_name
+        if not self.appbuilder.sm.has_access(f"can_{action_spec.permission}", permission_module):
+            abort(403)
+        try:
+            ids = [int(i) for i in request.args.get("ids", "").split(",") if i.strip()]
+        except ValueError:
+            ids = []
+        if not ids:
+            flash(_("Please select at least one record."), "warning")
+            return redirect(url_for(".list"))
+        form = action_spec.form()
+        if request.method == "POST" and form.validate():
+            data = {k: v for k, v in form.data.items() if k != "csrf_token"}
+            try:
+                result = action_spec.run(ids, data, self._user())
+            except CrmError as error:
+                db.session.rollback()
+                attach_error(form, error)
+            else:
+                count = len(result) if isinstance(result, (list, tuple)) else len(ids)
+                flash(str(action_spec.done or _l("Done.")) % {"n": count}, "success")
+                return redirect(url_for(".list"))
+        return self.render_template("crm/action_form.html", form=form, title=action_spec.label, count=len(ids))
+
+    # -- AJAX lookups for record pickers, within the data scope
+
+    @expose("/lookup/<column>/")
+    @has_access
+    def lookup(self, column):
+        rel = inspect(self.spec.model).relationships.get(column)
+        if rel is None:
+            abort(404)
+        target = rel.mapper.class_
+        target_spec = SPEC_BY_MODEL.get(target)
+        query = select(target)
+        if target_spec is not None:
+            predicate = keyword_predicate(target_spec, request.args.get("q", ""))
+            if predicate is not None:
+                query = query.where(predicate)
+        if issubclass(target, OwnedMixin):
+            query = query.where(scopes.visible_to(target, g.user))
+        rows = db.session.scalars(query.order_by(target.id.desc()).limit(20))
+        return jsonify(results=[{"id": row.id, "text": str(row)} for row in rows])
+
+    # -- export of the current (filtered) list
+
+    @expose("/export/")
+    @has_access
+    def export(self):
+        get_filter_args(self._filters)
+        filters = self._filters.get_joined_filters(self._base_filters)
+        fmt = request.args.get("format", "xlsx")
+        if fmt not in exporting.FORMATS:
+            flash(_("Unknown export format."), "danger")
+            return redirect(url_for(".list"))
+        return exporting.export_response(self.spec, filters, fmt, self.datamodel)
+
+    def render_template(self, template, **kwargs):
+        kwargs.setdefault("spec", self.spec)
+        kwargs.setdefault("keyword_arg", self._keyword_arg())
+        kwargs.setdefault("keyword_value", request.args.get(self._keyword_arg(), ""))
+        return super().render_template(template, **kwargs)
+
+    def _keyword_arg(self):
+        return self._keyword_arg_name
+
+
+# ---------------------------------------------------------------- the REST API
+
+_TYPE_FIELDS = ((Boolean, ma.Boolean), (DateTime, ma.DateTime), (Date, ma.Date), (Numeric, ma.Decimal),
+                (Integer, ma.Integer), (Text, ma.String), (String, ma.String))
+
+
+def _schema(spec: ModuleSpec, columns, partial: bool, name: str) -> Schema:
+    mapper = inspect(spec.model)
+    schema_fields = {}
+    for column in columns:
+        if column in mapper.relationships:
+            schema_fields[column] = ma.Integer(allow_none=True)
+            continue
+        col = mapper.columns[column]
+        field_class = next((f for t, f in _TYPE_FIELDS if isinstance(col.type, t)), ma.Raw)
+        kwargs = {"allow_none": col.nullable}
+        if field_class is ma.Decimal:
+            kwargs["as_string"] = True
+        schema_fields[column] = field_class(**kwargs)
+    if spec.owned and "owner" not in schema_fields and not partial:
+        schema_fields["owner"] = ma.Integer(allow_none=True)
+    schema_class = Schema.from_dict(schema_fields, name=name)
+    return schema_class()
+
+
+def build_api(spec: ModuleSpec) -> type:
+    module_actions = MODULES[spec.module][1]
+    methods = {"get_list": "view", "get": "view", "info": "view", "post": "add", "put": "edit", "delete": "delete",
+               "export": "export"}
+    mapper = inspect(spec.model)
+
+    def plain(columns):
+        """Columns as the API shows them: a relationship as its foreign key (customer -> customer_id)."""
+        result = []
+        for column in columns:
+            if column in mapper.relationships:
+                keys = [c.key for c in mapper.relationships[column].local_columns if c.key in mapper.columns]
+                result.extend(keys)
+            elif column in mapper.columns:
+                result.append(column)
+        return result
+
+    list_cols = list(dict.fromkeys(["id"] + plain(spec.list_columns) + (["owner_id", "department_id"]
+                                                                       if spec.owned else [])))
+    show_cols = list(dict.fromkeys(list_cols + plain(spec.show_columns or ()) + plain(spec.form_columns)))
+    edit_columns = spec.edit_columns if spec.edit_columns is not None else spec.form_columns
+    attrs = dict(
+        resource_name=spec.key,
+        datamodel=SQLAInterface(spec.model),
+        class_permission_name=spec.module,
+        method_permission_name=dict(methods),
+        base_permissions=[f"can_{a}" for a in module_actions],
+        allow_browser_login=True,
+        list_columns=list(dict.fromkeys(list_cols)),
+        show_columns=show_cols,
+        add_columns=list(spec.form_columns),
+        edit_columns=list(edit_columns),
+        order_columns=list(spec.order_columns) or ["id"],
+        search_columns=list(dict.fromkeys(list(spec.keyword_columns[:1]) + list(spec.filter_columns))),
+        search_filters={spec.keyword_columns[0]: [make_keyword_filter(spec)(spec.keyword_columns[0],
+                                                                             SQLAInterface(spec.model))]}
+        if spec.keyword_columns else {},
+        base_filters=[["id", make_scope_filter(spec), None]],
+        base_order=spec.base_order,
+        label_columns=spec.labels,
+        add_model_schema=_schema(spec, spec.form_columns, False, f"{_view_name(spec.key)}Post"),
+        edit_model_schema=_schema(spec, edit_columns, True, f"{_view_name(spec.key)}Put"),
+        page_size=PAGE_SIZE,
+        spec=spec,
+    )
+    for action_spec in spec.actions:
+        if action_spec.api:
+            attrs[action_spec.name] = _make_api_action(spec, action_spec)
+            attrs["method_permission_name"][action_spec.name] = _fab_action(action_spec)
+    attrs["method_permission_name"].update(spec.permission_overrides)
+    api = type(f"{_view_name(spec.key)[:-4]}Api", (GeneratedApi,), attrs)
+    return api
+
+
+def _make_api_action(spec: ModuleSpec, action_spec: ActionSpec):
+    def api_action(self):
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or not isinstance(body.get("ids"), list):
+            return self.error_response(CrmError(_l('The body must be a JSON object with "ids": [...].')))
+        data = {k: v for k, v in body.items() if k != "ids"}
+        if not _allowed(action_spec, self):
+            return self.response(403, message=_("You do not have permission to do this."))
+        try:
+            result = action_spec.run(body["ids"], data, g.user)
+        except CrmError as error:
+            db.session.rollback()
+            return self.error_response(error)
+        ids = [r.id for r in result] if isinstance(result, (list, tuple)) else body["ids"]
+        return self.response(200, ids=ids, count=len(ids), message=str(action_spec.done or _l("Done.")) % {
+            "n": len(ids)})
+
+    api_action.__name__ = action_spec.name
+    api_action.__doc__ = f"""{action_spec.label}
+        ---
+        post:
+          description: >-
+            {spec.key}: {action_spec.name} on the records in "ids" (all of them or none).
+          requestBody:
+            required: true
+            content:
+              application/json:
+                schema:
+                  type: object
+                  properties:
+                    ids: {{type: array, items: {{type: integer}}}}
+                    owner: {{type: integer, description: "employee id (assign, transfer)"}}
+                    reason: {{type: string, description: "why (release)"}}
+                  required: [ids]
+          responses:
+            200: {{description: "the records changed"}}
+            400: {{$ref: '#/components/responses/400'}}
+            404: {{$ref: '#/components/responses/404'}}
+        """
+    wrapped = safe(api_action)
+    wrapped = protect()(wrapped)
+    return api_expose(f"/{action_spec.name}", methods=["POST"])(wrapped)
+
+
+class GeneratedApi(CrmModelRestApi):
+    spec: ModuleSpec
+
+    def _load(self, schema):
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise CrmError(_l("The request body must be a JSON object."))
+        try:
+            return schema.load(body)
+        except ValidationError as err:
+            field_name = next(iter(err.messages), None) if isinstance(err.messages, dict) else None
+            raise CrmError(_l("Invalid input: %(e)s", e=err.messages), field=field_name)
+
+    def _answer(self, fn):
+        try:
+            return fn()
+        except CrmError as error:
+            db.session.rollback()
+            return self.error_response(error)
+
+    def post_headless(self):
+        def run():
+            item = save(self.spec, None, self._load(self.add_model_schema), g.user)
+            return self.response(201, id=item.id, result=self.show_model_schema.dump(item))
+
+        return self._answer(run)
+
+    def put_headless(self, pk):
+        def run():
+            item = self.datamodel.get(pk, self._base_filters)
+            if item is None:
+                return self.response_404()
+            item = save(self.spec, item, self._load(self.edit_model_schema), g.user)
+            return self.response(200, result=self.show_model_schema.dump(item))
+
+        return self._answer(run)
+
+    def delete_headless(self, pk):
+        def run():
+            item = self.datamodel.get(pk, self._base_filters)
+            if item is None:
+                return self.response_404()
+            remove(self.spec, item, g.user)
+            return self.response(200, message="OK")
+
+        return self._answer(run)
+
+    @api_expose("/export", methods=["GET"])
+    @protect()
+    @safe
+    @rison()
+    def export(self, **kwargs):
+        """Export the list (same rison `q` filters as the list) as xlsx or csv.
+        ---
+        get:
+          parameters:
+          - {in: query, name: format, schema: {type: string, enum: [xlsx, csv]}}
+          - {in: query, name: q, content: {application/json: {schema: {$ref: '#/components/schemas/get_list_schema'}}}}
+          responses:
+            200: {description: the file}
+            400: {$ref: '#/components/responses/400'}
+        """
+        fmt = request.args.get("format", "xlsx")
+        if fmt not in exporting.FORMATS:
+            return self.error_response(CrmError(_l("Unknown export format.")))
+        try:
+            joined = self._handle_filters_args(kwargs.get("rison", {}))
+        except FABException as error:
+            return self.response_400(message=str(error))
+        return exporting.export_response(self.spec, joined, fmt, self.datamodel)
+
+
+SPEC_BY_MODEL: dict[type, ModuleSpec] = {}

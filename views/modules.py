@@ -1,0 +1,205 @@
+"""The CRM modules, one declaration each. views/generator.py turns each into a screen, a REST API,
+permission names, a data-scope filter and an export."""
+from __future__ import annotations
+
+from flask import g
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
+from flask_appbuilder.fields import QuerySelectField
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import StringField
+from wtforms.validators import DataRequired, Length
+
+from app import customers, groups, scopes
+from app.extensions import db
+from models.crm import Contact, Customer, CustomerGroup, FollowUp, customer_group_member
+from models.org import AccountState, Employee
+from models.sales import Contract, Invoice, Opportunity, Product
+from views.generator import ActionSpec, ModuleSpec
+
+
+def _pk(value):
+    return getattr(value, "id", value)
+
+
+def _owners_in_scope():
+    return db.session.query(Employee).filter(Employee.state == AccountState.ACTIVE.value,
+                                             scopes.owner_predicate(Employee.id, g.user)).order_by(Employee.first_name)
+
+
+def _my_groups():
+    return db.session.query(CustomerGroup).filter(CustomerGroup.owner_id == g.user.id).order_by(
+        CustomerGroup.sort_order, CustomerGroup.id)
+
+
+class OwnerForm(FlaskForm):
+    owner = QuerySelectField(_l("Employee"), query_func=_owners_in_scope, get_pk_func=lambda o: o.id,
+                             get_label="first_name", validators=[DataRequired()], widget=Select2Widget())
+
+
+class ReleaseForm(FlaskForm):
+    reason = StringField(_l("Reason for return"), validators=[DataRequired(), Length(max=255)],
+                         widget=BS3TextFieldWidget())
+
+
+class GroupForm(FlaskForm):
+    group = QuerySelectField(_l("Group"), query_func=_my_groups, get_pk_func=lambda o: o.id, get_label="name",
+                             validators=[DataRequired()], widget=Select2Widget())
+
+
+# ---------------------------------------------------------------- hooks
+
+def _customer_saved(customer, created, user):
+    if created:
+        customers.record_creation(customer, user)
+
+
+def _followup_saved(followup, created, user):
+    """A follow-up moves the customer's last-follow-up time (which the auto-return rule reads)."""
+    latest = db.session.scalar(select(func.max(FollowUp.followed_at)).where(FollowUp.customer_id == followup.customer_id))
+    db.session.get(Customer, followup.customer_id).last_followup_at = latest
+
+
+def _customer_group_filter(args):
+    """?group=<id>: the customers in one of the user's own groups."""
+    group_id = args.get("group")
+    if not group_id:
+        return None
+    try:
+        group_id = int(group_id)
+    except ValueError:
+        return Customer.id.is_(None)
+    members = select(customer_group_member.c.customer_id).join(
+        CustomerGroup, CustomerGroup.id == customer_group_member.c.group_id).where(
+        CustomerGroup.id == group_id, CustomerGroup.owner_id == g.user.id)
+    return Customer.id.in_(members)
+
+
+class GroupService:
+    """Customer groups are each employee's own: saved through app.groups."""
+
+    @staticmethod
+    def create(data, user):
+        return groups.create_group(data.get("name"), user, data.get("hidden") or False, data.get("sort_order") or 0)
+
+    @staticmethod
+    def update(item, data, user):
+        return groups.update_group(item.id, user, name=data.get("name"), hidden=data.get("hidden"),
+                                   sort_order=data.get("sort_order"))
+
+    @staticmethod
+    def delete(item, user):
+        groups.delete_group(item.id, user)
+
+
+# ---------------------------------------------------------------- actions
+
+TRANSFER = ActionSpec("transfer", _l("Transfer"), "transfer",
+                      lambda ids, data, user: customers.transfer(ids, _pk(data.get("owner")), user),
+                      form=OwnerForm, icon="fa-exchange", done=_l("%(n)d customer(s) transferred."))
+RELEASE = ActionSpec("release", _l("Return to pool"), "release",
+                     lambda ids, data, user: customers.release(ids, data.get("reason"), user),
+                     form=ReleaseForm, icon="fa-reply", done=_l("%(n)d customer(s) returned to the pool."))
+ADD_TO_GROUP = ActionSpec("add_to_group", _l("Add to group"), "view",
+                          lambda ids, data, user: groups.add_to_group(_pk(data.get("group")), ids, user),
+                          form=GroupForm, icon="fa-folder", done=_l("Added to the group."), api=False)
+CLAIM = ActionSpec("claim", _l("Claim"), "claim", lambda ids, data, user: customers.claim(ids, user),
+                   confirmation=_l("Claim the selected customers?"), icon="fa-hand-paper-o",
+                   done=_l("%(n)d customer(s) claimed."))
+ASSIGN = ActionSpec("assign", _l("Assign"), "assign",
+                    lambda ids, data, user: customers.assign(ids, _pk(data.get("owner")), user),
+                    form=OwnerForm, icon="fa-user-plus", done=_l("%(n)d customer(s) assigned."))
+
+
+# ---------------------------------------------------------------- the modules
+
+CUSTOMER_COLUMNS = ("company_name", "contact_name", "mobile", "status", "level", "source", "owner",
+                    "last_followup_at", "created_at")
+
+SPECS = [
+    ModuleSpec(
+        key="customer", model=Customer, label=_l("Customers"), icon="fa-address-book",
+        list_columns=CUSTOMER_COLUMNS,
+        show_columns=CUSTOMER_COLUMNS + ("address", "note", "department", "created_by", "updated_at"),
+        form_columns=("company_name", "contact_name", "mobile", "status", "level", "source", "address", "note",
+                      "owner"),
+        edit_columns=("company_name", "contact_name", "mobile", "status", "level", "source", "address", "note"),
+        filter_columns=("status", "level", "source", "owner", "created_at", "last_followup_at"),
+        keyword_columns=("company_name", "contact_name", "mobile"), phone_columns=("mobile",),
+        order_columns=("id", "company_name", "created_at", "last_followup_at"),
+        choices={"status": "customer_status", "level": "customer_level", "source": "customer_source"},
+        related=("contact", "followup", "opportunity", "contract"),
+        actions=(TRANSFER, RELEASE, ADD_TO_GROUP,
+                 # the pool's claim and assign also answer at /api/v1/customer/claim and /assign
+                 ActionSpec(**{**CLAIM.__dict__, "screen": False, "module": "pool"}),
+                 ActionSpec(**{**ASSIGN.__dict__, "screen": False, "module": "pool"})),
+        after_save=_customer_saved,
+        request_filter=_customer_group_filter,
+    ),
+    ModuleSpec(
+        key="pool", permission="pool", model=Customer, label=_l("Public pool"), icon="fa-life-ring",
+        list_columns=("company_name", "contact_name", "mobile", "status", "level", "source", "released_at",
+                      "release_reason"),
+        show_columns=CUSTOMER_COLUMNS + ("address", "note", "released_at", "release_reason"),
+        filter_columns=("status", "level", "source", "released_at"),
+        keyword_columns=("company_name", "contact_name", "mobile"), phone_columns=("mobile",),
+        order_columns=("id", "company_name", "released_at"),
+        base_filter=lambda: Customer.owner_id.is_(None),
+        actions=(CLAIM, ASSIGN), can_add=False,
+    ),
+    ModuleSpec(
+        key="contact", model=Contact, label=_l("Contacts"), icon="fa-user",
+        list_columns=("name", "customer", "mobile", "position", "email", "wechat", "owner"),
+        form_columns=("customer", "name", "mobile", "position", "email", "wechat", "note"),
+        filter_columns=("customer", "owner"), keyword_columns=("name", "mobile"), phone_columns=("mobile",),
+        order_columns=("id", "name"),
+    ),
+    ModuleSpec(
+        key="opportunity", model=Opportunity, label=_l("Opportunities"), icon="fa-lightbulb-o",
+        list_columns=("name", "customer", "amount", "stage", "expected_close", "owner", "created_at"),
+        form_columns=("customer", "name", "amount", "stage", "expected_close", "note", "owner"),
+        edit_columns=("customer", "name", "amount", "stage", "expected_close", "note"),
+        filter_columns=("customer", "stage", "owner", "expected_close"), keyword_columns=("name",),
+        order_columns=("id", "name", "amount", "expected_close"), choices={"stage": "opportunity_stage"},
+    ),
+    ModuleSpec(
+        key="contract", model=Contract, label=_l("Contracts"), icon="fa-file-text-o",
+        list_columns=("number", "name", "customer", "amount", "signed_on", "status", "owner"),
+        form_columns=("customer", "opportunity", "number", "name", "amount", "signed_on", "status", "note", "owner"),
+        edit_columns=("customer", "opportunity", "number", "name", "amount", "signed_on", "status", "note"),
+        filter_columns=("customer", "status", "owner", "signed_on"), keyword_columns=("number", "name"),
+        order_columns=("id", "number", "amount", "signed_on"), choices={"status": "contract_status"},
+        related=("invoice",),
+    ),
+    ModuleSpec(
+        key="product", model=Product, label=_l("Products"), icon="fa-cube",
+        list_columns=("code", "name", "price", "unit", "on_sale"),
+        form_columns=("code", "name", "price", "unit", "on_sale", "description"),
+        filter_columns=("on_sale",), keyword_columns=("code", "name"), order_columns=("id", "code", "name", "price"),
+    ),
+    ModuleSpec(
+        key="followup", model=FollowUp, label=_l("Follow-ups"), icon="fa-comments",
+        list_columns=("customer", "way", "content", "followed_at", "next_followup_at", "owner"),
+        form_columns=("customer", "way", "content", "followed_at", "next_followup_at"),
+        filter_columns=("customer", "way", "owner", "followed_at"), keyword_columns=("content",),
+        order_columns=("id", "followed_at", "next_followup_at"), base_order=("followed_at", "desc"),
+        after_save=_followup_saved,
+    ),
+    ModuleSpec(
+        key="invoice", model=Invoice, label=_l("Invoices"), icon="fa-ticket",
+        list_columns=("number", "contract", "amount", "issued_on", "status", "owner"),
+        form_columns=("contract", "number", "amount", "issued_on", "status", "note"),
+        filter_columns=("contract", "status", "owner", "issued_on"), keyword_columns=("number",),
+        order_columns=("id", "number", "amount", "issued_on"), choices={"status": "invoice_status"},
+    ),
+    ModuleSpec(
+        key="customer_group", permission="customer", model=CustomerGroup, label=_l("Customer groups"),
+        icon="fa-folder-open", menu=None,
+        list_columns=("name", "hidden", "sort_order"), form_columns=("name", "hidden", "sort_order"),
+        keyword_columns=("name",), order_columns=("id", "name", "sort_order"), base_order=("sort_order", "asc"),
+        base_filter=lambda: CustomerGroup.owner_id == g.user.id, service=GroupService,
+        # an employee's own groups need only the right to see customers
+        permission_overrides={m: "view" for m in ("add", "edit", "delete", "post", "put", "export")},
+    ),
+]

@@ -1,0 +1,36 @@
+"""Helpers the generated templates call (always within the logged-in user's reach)."""
+from __future__ import annotations
+
+from flask import current_app, g
+from sqlalchemy import select
+
+from app import groups, scopes
+from app.extensions import db
+from models.crm import Customer, CustomerGroup, OwnerHistory
+
+
+def crm_groups():
+    return groups.visible_groups(g.user) if getattr(g, "user", None) is not None else []
+
+
+def crm_group_name(group_id):
+    try:
+        group = db.session.get(CustomerGroup, int(group_id))
+    except (TypeError, ValueError):
+        return ""
+    return group.name if group is not None and group.owner_id == g.user.id else ""
+
+
+def crm_owner_history(customer_id):
+    """The owner history of a customer the user can see (owned in scope, or in the pool)."""
+    visible = db.session.scalar(select(Customer.id).where(
+        Customer.id == customer_id, scopes.visible_to(Customer, g.user) | Customer.owner_id.is_(None)))
+    if visible is None:
+        return []
+    return list(db.session.scalars(select(OwnerHistory).where(OwnerHistory.customer_id == customer_id)
+                                   .order_by(OwnerHistory.at.desc(), OwnerHistory.id.desc()).limit(50)))
+
+
+def register_template_helpers(appbuilder) -> None:
+    current_app.jinja_env.globals.update(crm_groups=crm_groups, crm_group_name=crm_group_name,
+                                         crm_owner_history=crm_owner_history)

@@ -1,0 +1,52 @@
+"""Form pieces the generated screens share."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from wtforms import Field
+from wtforms.validators import ValidationError
+from wtforms.widgets import html_params
+
+
+class RecordSelectWidget:
+    """A select2 box that asks the server for matches as the user types (a list of 1M customers
+    cannot be put in a page)."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        attrs = html_params(name=field.name, class_="crm-record-select form-control", **{
+            "data-url": field.lookup_url(), "data-placeholder": str(_l("Type to search")), "style": "width:100%",
+            **{k: v for k, v in kwargs.items() if k not in ("class_", "class")}})
+        option = ""
+        if field.data is not None:
+            option = Markup('<option value="{}" selected>{}</option>').format(field.data.id, str(field.data))
+        return Markup("<select {}><option value=\"\"></option>{}</select>").format(Markup(attrs), option)
+
+
+class RecordSelectField(Field):
+    """A many-to-one field whose choices come from `lookup_url`; the value is checked by the service
+    (existence and data scope), here only that it is an id."""
+
+    widget = RecordSelectWidget()
+
+    def __init__(self, label=None, validators=None, model=None, lookup_url=None, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.model = model
+        self.lookup_url = lookup_url
+        self._raw = None
+
+    def process_formdata(self, valuelist):
+        self._raw = valuelist[0] if valuelist else None
+        if not self._raw:
+            self.data = None
+            return
+        from app.extensions import db
+
+        try:
+            self.data = db.session.get(self.model, int(self._raw))
+        except (TypeError, ValueError):
+            self.data = None
+
+    def pre_validate(self, form):
+        if self._raw and self.data is None:
+            raise ValidationError(_l("This record does not exist."))
