@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 from flask_appbuilder import Model
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 ROLE_KINDS = ("customer", "call_center")
@@ -21,3 +21,20 @@ class RoleProfile(Model):
     analysis: Mapped[Optional[str]] = mapped_column(Text)
 
     role = relationship("Role", backref="profile_rows")
+
+
+FIELD_ACCESS = ("editable", "read_only", "hidden", "masked")
+
+
+class RoleFieldPermission(Model):
+    """Per role and module, how a field shows: hidden, read-only, editable, or masked (138****8000).
+    A field without a row is editable."""
+
+    __tablename__ = "role_field_permission"
+    __table_args__ = (UniqueConstraint("role_id", "module", "field", name="uq_role_field_permission"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("ab_role.id", ondelete="CASCADE"), nullable=False, index=True)
+    module: Mapped[str] = mapped_column(String(32), nullable=False)
+    field: Mapped[str] = mapped_column(String(64), nullable=False)
+    access: Mapped[str] = mapped_column(String(16), nullable=False, default="editable")
