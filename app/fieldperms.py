@@ -1,0 +1,184 @@
+"""Field-level permission: per role and module a field is editable, read-only, masked (138****8000) or
+hidden. A field without a RoleFieldPermission row is editable for that role.
+
+An employee's access to a field is the most permissive of their roles' (editable > read-only > masked >
+hidden), and the administrator's is editable everywhere. Nothing is cached: a role change counts from the
+next call. Screens, exports and the API call these functions, so the rule is the same everywhere:
+
+    access = field_access(g.user, "customer")                    # once per request
+    columns = readable_columns("customer", list_columns, access)  # lists, details, exports, API reads
+    row = apply_to_values("customer", row, access)                # drop hidden values, mask masked ones
+    columns = writable_columns("customer", edit_columns, access)  # edit forms, API writes
+    check_writable("customer", body, access)                      # refuse a write to a protected field
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Iterable, Mapping, Optional
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import inspect, select
+
+from app.errors import CrmError
+from app.extensions import db
+from app.permissions import ADMIN_ROLE
+from models.crm import Contact, Customer, FollowUp
+from models.roles import FIELD_ACCESS, RoleFieldPermission
+from models.sales import Contract, Invoice, Opportunity, Product
+
+EDITABLE, READ_ONLY, HIDDEN, MASKED = FIELD_ACCESS
+# most permissive first: the union of several roles takes the earliest
+PERMISSIVENESS = (EDITABLE, READ_ONLY, MASKED, HIDDEN)
+
+# the model behind each permission module (线路管理 has none yet: no field permissions there)
+MODULE_MODELS: dict[str, type] = {
+    "customer": Customer, "pool": Customer, "contact": Contact, "opportunity": Opportunity,
+    "contract": Contract, "product": Product, "followup": FollowUp, "invoice": Invoice,
+}
+# bookkeeping columns: never offered for field permissions
+SYSTEM_FIELDS = {"id", "created_by", "updated_by", "created_at", "updated_at", "call_record_id"}
+
+
+# ---------------------------------------------------------------- what a module's fields are
+
+@lru_cache(maxsize=None)
+def _shape(model: type) -> tuple[tuple[str, ...], dict[str, str]]:
+    """(field names, column key -> field) for a model: plain columns, and a many-to-one relationship as
+    one field whose foreign-key column (status_id) and dotted paths (owner.first_name) map to it.
+    The mapping is static (declared models), so caching it cannot make a permission stale."""
+    mapper = inspect(model)
+    fields, aliases = [], {}
+    relationship_of = {}
+    for rel in mapper.relationships:
+        if rel.uselist:
+            continue
+        relationship_of.update({column.key: rel.key for column in rel.local_columns})
+    for column in mapper.columns:
+        if column.key in relationship_of:
+            aliases[column.key] = relationship_of[column.key]
+        elif column.key not in SYSTEM_FIELDS and not column.key.endswith("_id"):
+            fields.append(column.key)
+    for name in dict.fromkeys(relationship_of.values()):
+        if name not in SYSTEM_FIELDS:
+            fields.append(name)
+    return tuple(fields), aliases
+
+
+def module_fields(module: str) -> list[str]:
+    """The fields a role may restrict in `module` (relationships by name: status, owner, customer)."""
+    model = MODULE_MODELS.get(module)
+    return list(_shape(model)[0]) if model is not None else []
+
+
+def maskable_fields(module: str) -> set[str]:
+    """Only mobile numbers can be masked."""
+    model = MODULE_MODELS.get(module)
+    return set(getattr(model, "mobile_fields", ())) if model is not None else set()
+
+
+def field_of(module: str, column: str) -> str:
+    """The field a column name stands for: status_id -> status, owner.first_name -> owner."""
+    head = column.split(".", 1)[0]
+    model = MODULE_MODELS.get(module)
+    if model is None:
+        return head
+    return _shape(model)[1].get(head, head)
+
+
+# ---------------------------------------------------------------- an employee's access
+
+def _is_user(user) -> bool:
+    return user is not None and not getattr(user, "is_anonymous", False) and getattr(user, "id", None) is not None
+
+
+def most_permissive(accesses: Iterable[str]) -> str:
+    found = set(accesses)
+    return next((access for access in PERMISSIVENESS if access in found), HIDDEN)
+
+
+def field_access(user, module: str) -> dict[str, str]:
+    """{field: access} for every field of `module`, for this employee (their roles' union).
+
+    A field the roles restrict but the module does not declare (a custom field) is included too; any
+    other name is editable: use `access_for()` to read the dict. No user: everything hidden."""
+    fields = module_fields(module)
+    if not _is_user(user):
+        return {field: HIDDEN for field in fields}
+    roles = list(user.roles)
+    if any(role.name == ADMIN_ROLE for role in roles):
+        return {field: EDITABLE for field in fields}
+    result = {field: EDITABLE for field in fields}
+    if not roles:
+        return result
+    per_role: dict[int, dict[str, str]] = {role.id: {} for role in roles}
+    rows = db.session.execute(select(RoleFieldPermission.role_id, RoleFieldPermission.field, RoleFieldPermission.access)
+                              .where(RoleFieldPermission.role_id.in_(per_role), RoleFieldPermission.module == module))
+    for role_id, field, access in rows:
+        per_role[role_id][field] = access
+    for field in {f for restricted in per_role.values() for f in restricted}:
+        # a role without a row for the field leaves it editable
+        result[field] = most_permissive(restricted.get(field, EDITABLE) for restricted in per_role.values())
+    return result
+
+
+def access_for(module: str, column: str, accesses: Mapping[str, str]) -> str:
+    return accesses.get(field_of(module, column), EDITABLE)
+
+
+# ---------------------------------------------------------------- applying it
+
+def mask_mobile(value: Optional[str]) -> Optional[str]:
+    """13800138000 -> 138****8000: the first three and the last four digits stay, as the manual shows."""
+    if value in (None, ""):
+        return value
+    text = str(value)
+    if len(text) <= 7:
+        return "*" * len(text)
+    return text[:3] + "*" * (len(text) - 7) + text[-4:]
+
+
+def mask_value(value: Any) -> Any:
+    if value is None or value == "":
+        return value
+    return mask_mobile(str(value))
+
+
+def readable_columns(module: str, columns: Iterable[str], accesses: Mapping[str, str]) -> list[str]:
+    """Columns the employee may see (list, detail, export, API read): all but the hidden ones."""
+    return [c for c in columns if access_for(module, c, accesses) != HIDDEN]
+
+
+def writable_columns(module: str, columns: Iterable[str], accesses: Mapping[str, str],
+                     creating: bool = False) -> list[str]:
+    """Columns the employee may fill in: editable ones; when creating a record also read-only and
+    masked ones (the value is theirs to type, nothing is disclosed). Hidden ones never."""
+    allowed = {EDITABLE, READ_ONLY, MASKED} if creating else {EDITABLE}
+    return [c for c in columns if access_for(module, c, accesses) in allowed]
+
+
+def apply_to_values(module: str, values: Mapping[str, Any], accesses: Mapping[str, str]) -> dict[str, Any]:
+    """One record as the employee may see it (an API row, an export row, a detail): hidden values are
+    dropped and masked ones masked."""
+    result = {}
+    for column, value in values.items():
+        access = access_for(module, column, accesses)
+        if access == HIDDEN:
+            continue
+        result[column] = mask_value(value) if access == MASKED else value
+    return result
+
+
+def apply_to_rows(module: str, rows: Iterable[Mapping[str, Any]], accesses: Mapping[str, str]) -> list[dict]:
+    return [apply_to_values(module, row, accesses) for row in rows]
+
+
+def check_writable(module: str, data: Mapping[str, Any], accesses: Mapping[str, str], creating: bool = False,
+                   labels: Optional[Mapping[str, Any]] = None) -> None:
+    """Refuse (403) a write that names a field the employee may not fill in: the whole write, not a part."""
+    allowed = set(writable_columns(module, data.keys(), accesses, creating=creating))
+    for column in data:
+        if column not in allowed:
+            field = field_of(module, column)
+            model_labels = getattr(MODULE_MODELS.get(module), "field_labels", {})
+            label = (labels or {}).get(field) or model_labels.get(field, field)
+            raise CrmError(_l("You may not change the field %(field)s.", field=label), field=field, status=403)
