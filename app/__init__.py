@@ -7,7 +7,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from app.extensions import appbuilder, db, migrate
+from app.extensions import appbuilder, csrf, db, migrate
 
 
 def create_app(config_object=None) -> Flask:
@@ -31,11 +31,23 @@ def create_app(config_object=None) -> Flask:
         from views import register
 
         register(appbuilder)
+        _protect_forms(app)
     from app import cli
 
     cli.register(app)
     app.add_url_rule("/health", "health", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
     return app
+
+
+def _protect_forms(app: Flask) -> None:
+    """CSRF tokens on every screen's form. The REST API is exempt: it reads JSON bodies only, which a
+    cross-site form cannot send, and it is used with bearer tokens."""
+    from flask_appbuilder.api import BaseApi
+
+    csrf.init_app(app)
+    for view in appbuilder.baseviews:
+        if isinstance(view, BaseApi) and view.blueprint is not None:
+            csrf.exempt(view.blueprint)
 
 
 def _migrations_dir():

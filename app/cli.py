@@ -57,17 +57,20 @@ def sync_security() -> None:
             sm.add_permission_role(admin_role, pv)
     if db.session.get(RoleProfile, admin_role.id) is None:
         db.session.add(RoleProfile(role_id=admin_role.id, kind="customer", data_scope="all"))
-    for role_name, (kind, scope, pairs) in BUILTIN_ROLES.items():
+    for role_name, builtin in BUILTIN_ROLES.items():
         role = sm.find_role(role_name)
         if role is not None:
             continue
         role = sm.add_role(role_name)
-        for permission, resource in pairs:
+        for permission, resource in builtin.permissions:
             pv = sm.find_permission_view_menu(permission, resource)
             if pv is None:
                 raise click.ClickException(f"built-in role {role_name}: no permission {permission} on {resource}")
             sm.add_permission_role(role, pv)
-        db.session.add(RoleProfile(role_id=role.id, kind=kind, data_scope=scope))
+        db.session.add(RoleProfile(role_id=role.id, kind=builtin.kind, data_scope=builtin.data_scope,
+                                   analysis=",".join(builtin.analysis)))
+    db.session.flush()
+    # menus follow the matrix (a module's menu entry with its view right), for every role
     db.session.commit()
 
 

@@ -54,20 +54,30 @@ def export_plan(spec, columns=None):
     return expressions, headers, joins, formatters
 
 
-def rows(spec, filters, columns=None) -> tuple[list[str], Iterator[tuple]]:
+def rows(spec, filters, columns=None, custom=()) -> tuple[list[str], Iterator[tuple]]:
+    """Headers and rows of the export. A module with custom fields gets them as the last columns (their
+    values loaded once per batch of rows); `custom` are custom-field conditions of the list's filter."""
+    from custom_fields import definitions, io, query as custom_query
+
     expressions, headers, joins, formatters = export_plan(spec, columns)
-    query = db.session.query(*expressions).select_from(spec.model)
+    module = getattr(spec, "custom_fields", None)
+    defs = definitions(module) if module else []
+    query = db.session.query(*expressions, spec.model.id).select_from(spec.model)
     for target, relationship in joins:
         query = query.outerjoin(relationship)
     if filters is not None:
         query = filters.apply_all(query)
+    if custom:
+        query = query.filter(custom_query.matching_ids(spec.model, module, list(custom)))
     query = query.order_by(spec.model.id).yield_per(BATCH)
 
     def generate():
-        for row in query:
-            yield tuple(_cell(value, formatter) for value, formatter in zip(row, formatters))
+        for row in io.with_values(module, defs, query, BATCH) if defs else query:
+            built_in, extra = row[:len(formatters)], row[len(formatters):] if defs else ()
+            yield tuple(_cell(value, formatter) for value, formatter in zip(built_in, formatters)) + \
+                tuple(_cell(value, None) for value in extra)
 
-    return headers, generate()
+    return headers + io.headers(defs), generate()
 
 
 def _cell(value, formatter):
@@ -84,8 +94,8 @@ def _filename(spec, fmt: str) -> str:
     return f"{spec.key}-{dt.date.today():%Y%m%d}.{fmt}"
 
 
-def export_response(spec, filters, fmt: str, datamodel=None) -> Response:
-    headers, data = rows(spec, filters)
+def export_response(spec, filters, fmt: str, datamodel=None, custom=()) -> Response:
+    headers, data = rows(spec, filters, custom=custom)
     if fmt == "csv":
         return Response(stream_with_context(_csv_stream(headers, data)), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{_filename(spec, "csv")}"'})

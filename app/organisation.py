@@ -203,6 +203,9 @@ def _roles(role_ids: Optional[Iterable]) -> list:
     roles = list(db.session.scalars(select(role_model).where(role_model.id.in_(ids)))) if ids else []
     if len(roles) != len(set(ids)):
         raise CrmError(_l("This role does not exist."), field="roles")
+    from app.roles import check_one_role_per_kind  # app.roles builds on this module
+
+    check_one_role_per_kind(roles)
     return roles
 
 

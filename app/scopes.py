@@ -3,12 +3,19 @@
 Every query that reads owned records goes through `visible_to()`: lists, details, edits, deletes,
 exports, the REST API, dropdowns, phone search and statistics. Nothing is cached: an org change
 (new manager, moved department, new role) counts from the next query.
+
+The owners in scope are resolved when the predicate is built (the manager chain by a recursive CTE,
+the department subtree by its materialised path) and put into the predicate as a literal id list.
+With the list in hand the planner knows how many owners, and which: for a broad scope it walks the
+records in list order and stops at the page (PostgreSQL and SQLite both), for a narrow one it probes
+the owner index. A subquery left it guessing, and it sorted every visible record to show 50
+(bench/bench_scope.py: 2 s -> a few ms for a head office over 1,000,000 customers).
 """
 from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import false, literal, or_, select, true
+from sqlalchemy import bindparam, false, literal, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -52,25 +59,34 @@ def department_member_ids(user: Employee, subtree: bool):
             .where(Department.path.startswith(own)))
 
 
+def owner_ids(user: Employee, scopes: set[str]) -> set[int]:
+    """The employees whose records the scopes (other than 全部) reach, as of now."""
+    owners = {user.id}
+    queries = []
+    if SUBORDINATES in scopes:
+        queries.append(subordinate_ids(user.id))
+    if DEPARTMENT_TREE in scopes:
+        queries.append(department_member_ids(user, subtree=True))
+    elif DEPARTMENT in scopes:
+        queries.append(department_member_ids(user, subtree=False))
+    for query in queries:
+        owners.update(db.session.scalars(query))
+    return owners
+
+
 def owner_predicate(owner_column, user: Optional[Employee]) -> ColumnElement:
-    """The records whose owner is within the user's data scope. Pool records (no owner) are not
-    included: the public pool has its own permissions."""
+    """The records whose owner is within the user's data scope (全部: every record)."""
     scopes = user_scopes(user)
     if not scopes:
         return false()
     if ALL in scopes:
         return true()
-    parts = []
-    for scope in scopes:
-        if scope == SELF:
-            parts.append(owner_column == user.id)
-        elif scope == SUBORDINATES:
-            parts.append(owner_column.in_(subordinate_ids(user.id)))
-        elif scope == DEPARTMENT:
-            parts.append(owner_column.in_(department_member_ids(user, subtree=False)))
-        elif scope == DEPARTMENT_TREE:
-            parts.append(owner_column.in_(department_member_ids(user, subtree=True)))
-    return or_(*parts)
+    if scopes == {SELF}:
+        return owner_column == user.id
+    # literal values, not bound parameters: no limit on their number, and the plan sees them
+    owners = bindparam("scope_owner_ids", sorted(owner_ids(user, scopes)), expanding=True, literal_execute=True,
+                       unique=True)
+    return owner_column.in_(owners)
 
 
 def visible_to(model, user: Optional[Employee]) -> ColumnElement:

@@ -7,9 +7,11 @@ import time
 
 from flask import current_app, g, session
 from flask_appbuilder.security.sqla.manager import SecurityManager
+from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import lazy_gettext as _l
 from flask_login import user_logged_in
+from sqlalchemy import select
 
 from models.org import Employee
 
@@ -73,6 +75,57 @@ class CrmSecurityManager(SecurityManager):
             return None
         g.user = user
         return user
+
+    def has_access(self, permission_name, view_name):
+        if permission_name == "menu_access":  # the navbar asks this per item; answer from the screens
+            if "_crm_menu_access" not in g:
+                g._crm_menu_access = self.get_user_menu_access()
+            return view_name in g._crm_menu_access
+        user = g.get("user")
+        if user is not None and not user.is_anonymous and user.is_active:
+            return (permission_name, view_name) in self._permission_pairs(user)
+        return super().has_access(permission_name, view_name)
+
+    def _permission_pairs(self, user) -> set:
+        """All (permission, resource) pairs of the user's roles, read once per request: a page asks
+        FAB dozens of times (menus, buttons, actions), and a role change still counts from the next
+        request."""
+        cached = g.get("_crm_permission_pairs")
+        if cached is not None and cached[0] == user.id:
+            return cached[1]
+        pv, role_link = self.permissionview_model, assoc_permissionview_role
+        rows = self.session.execute(
+            select(self.permission_model.name, self.viewmenu_model.name)
+            .join(pv, pv.permission_id == self.permission_model.id)
+            .join(self.viewmenu_model, self.viewmenu_model.id == pv.view_menu_id)
+            .join(role_link, role_link.c.permission_view_id == pv.id)
+            .where(role_link.c.role_id.in_([role.id for role in user.roles]))
+        ).all()
+        pairs = {(permission, resource) for permission, resource in rows}
+        g._crm_permission_pairs = (user.id, pairs)
+        return pairs
+
+    def get_user_menu_access(self, menu_names=None):
+        """A menu item shows when the user may open its screen: derived from the screen's own view
+        permission, so a role has no separate menu rows to keep in step with its matrix."""
+        allowed = set()
+        if g.get("user") is None or g.user.is_anonymous:
+            return allowed  # nothing is public
+
+        def walk(items) -> bool:
+            for item in items:
+                if item.childs:
+                    if walk(item.childs):
+                        allowed.add(item.name)
+                elif item.baseview is not None:
+                    view = item.baseview
+                    action = (view.method_permission_name or {}).get("list", "list")
+                    if self.has_access(f"can_{action}", view.class_permission_name):
+                        allowed.add(item.name)
+            return any(item.name in allowed for item in items)
+
+        walk(self.appbuilder.menu.menu)
+        return allowed
 
     def register_views(self):
         """FAB's login, logout, profile and password views; no raw user/role/permission screens:

@@ -9,8 +9,12 @@ MENU_LABELS = {CRM: _l("CRM"), CALL_CENTER: _l("Call center"), DATA_CENTER: _l("
 
 def register(appbuilder) -> None:
     from views import generator
+    from views.custom_fields import CustomFieldsView
+    from views.custom_fields_api import CustomFieldApi
     from views.modules import SPECS
     from views.org import DepartmentApi, DepartmentView, EmployeeApi, EmployeeView
+    from views.roles import RoleView
+    from views.roles_api import RoleApi
     from views.settings import ChoiceView, PoolRulesView
     from views.templating import register_template_helpers
 
@@ -34,8 +38,12 @@ def register(appbuilder) -> None:
 
     add(EmployeeView, "Employees", _l("Organisation"), SETTINGS, "fa-users")
     add(DepartmentView, "Departments", _l("Departments"), SETTINGS, "fa-sitemap")
+    add(RoleView, "Roles", _l("Role permissions"), SETTINGS, "fa-key")
     add(ChoiceView, "Options", _l("Option lists"), SETTINGS, "fa-list")
     add(PoolRulesView, "PoolRules", _l("Public pool rules"), SETTINGS, "fa-life-ring")
+    add(CustomFieldsView, "CustomFields", _l("Custom fields"), SETTINGS, "fa-sliders")
     appbuilder.add_api(DepartmentApi)
     appbuilder.add_api(EmployeeApi)
+    appbuilder.add_api(CustomFieldApi)
+    appbuilder.add_api(RoleApi)
     register_template_helpers(appbuilder)

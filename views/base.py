@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import ModelView
 from flask_appbuilder.api import ModelRestApi
-from flask_appbuilder.urltools import get_filter_args
+from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 from flask_babel import gettext as _
 
 from app.errors import CrmError
@@ -82,7 +82,10 @@ class ServiceModelView(ModelView):
             form = self.edit_form.refresh(obj=item)
             self.prefill_form(form, pk)
             self.update_redirect()
-        return self._get_edit_widget(form=form, exclude_cols=exclude_cols)
+        widgets = self._get_edit_widget(form=form, exclude_cols=exclude_cols)
+        # the edit template shows the related views as tabs (a customer's contacts, ...), as FAB's own _edit
+        return self._get_related_views_widgets(item, filters={}, orders=get_order_args(), pages=get_page_args(),
+                                               page_sizes=get_page_size_args(), widgets=widgets)
 
     def _delete(self, pk):
         item = self.datamodel.get(pk, self._base_filters)
@@ -107,5 +110,28 @@ class CrmModelRestApi(ModelRestApi):
             body["field"] = error.field
         return self.response(error.status, **body)
 
-    def forbidden(self):
+    def pre_get_list(self, data):
+        from views.datamodel import CrmInterface
+
+        super().pre_get_list(data)
+        if isinstance(self.datamodel, CrmInterface) and data.get("count", 0) > self.datamodel.count_cap:
+            data["count_capped"] = True  # counting stopped at the cap: page until a page comes back short
+
+    # FAB's own answers, in the user's language
+    def response_400(self, message=None):
+        return self.response(400, message=message or _("The request is not valid."))
+
+    def response_401(self):
+        return self.response(401, message=_("Please log in first."))
+
+    def response_403(self):
         return self.response(403, message=_("You do not have permission to do this."))
+
+    def response_404(self):
+        return self.response(404, message=_("This record does not exist."))
+
+    def response_422(self, message=None):
+        return self.response(422, message=message or _("The data could not be processed."))
+
+    def response_500(self, message=None):
+        return self.response(500, message=_("Something went wrong on the server; please try again."))

@@ -16,6 +16,7 @@ from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.widgets import ListWidget
 from flask_appbuilder.urltools import get_filter_args
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -24,14 +25,19 @@ from wtforms.validators import DataRequired
 from marshmallow import Schema, ValidationError, fields as ma
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, and_, inspect, or_, select
 
+import custom_fields
 from app import exporting, records, scopes
+from custom_fields import query as custom_query
+from custom_fields import values as custom_values
 from app.errors import CrmError
 from app.extensions import db
 from app.permissions import MODULES
 from models.choices import Choice
 from models.mixins import OwnedMixin
 from models.org import AccountState, Employee
+from views.datamodel import CrmInterface
 from views.base import CrmModelRestApi, ServiceModelView, attach_error
+from views.custom_field_hooks import CustomFieldApiHooks, CustomFieldScreenHooks
 from views.widgets import RecordSelectField
 
 PAGE_SIZE = 50
@@ -84,6 +90,7 @@ class ModuleSpec:
     icon: str = "fa-table"
     menu: Optional[str] = "CRM"
     label_columns: dict = field(default_factory=dict)
+    custom_fields: Optional[str] = None  # the custom-fields module (custom_fields.MODULES) of these records
 
     @property
     def module(self) -> str:
@@ -117,6 +124,12 @@ def validate_spec(spec: ModuleSpec) -> None:
             problems.append(f"not a column: {column}")
     if spec.module not in MODULES:
         problems.append(f"permission module {spec.module!r} is not in app.permissions.MODULES")
+    if spec.custom_fields is not None:
+        if custom_fields.RECORD_MODELS.get(spec.custom_fields) is not spec.model:
+            problems.append(f"custom_fields {spec.custom_fields!r} is not the custom-fields module of "
+                            f"{spec.model.__name__}")
+        if spec.service is not None:
+            problems.append("custom_fields needs saving through app.records, not a service")
     for action_spec in spec.actions:
         module = action_spec.module or spec.module
         if action_spec.permission not in MODULES.get(module, ("", ()))[1]:
@@ -156,6 +169,20 @@ def _security():
     return current_app.appbuilder.sm
 
 
+def scope_left_out(spec: ModuleSpec):
+    """The records the scope leaves out, when they are few and indexed: for someone who sees every owned
+    customer, the pool (owner_id IS NULL). custom_fields.query counts a filtered list as "matching values
+    minus these" instead of visiting every matching record. None when that is not exact."""
+    user = g.user if getattr(g, "user", None) is not None and not g.user.is_anonymous else None
+    if spec.model.__name__ != "Customer" or spec.base_filter is not None or not spec.owned:
+        return None
+    if spec.request_filter is not None and spec.request_filter(request.args) is not None:
+        return None
+    if scopes.ALL not in scopes.user_scopes(user):
+        return None
+    return spec.model.owner_id.is_(None)
+
+
 def make_scope_filter(spec: ModuleSpec):
     class ScopeFilter(BaseFilter):
         name = "scope"
@@ -163,6 +190,9 @@ def make_scope_filter(spec: ModuleSpec):
         def apply(self, query, value):
             predicate = scope_predicate(spec)
             return query.filter(predicate) if predicate is not None else query
+
+        def left_out(self):
+            return scope_left_out(spec)
 
     return ScopeFilter
 
@@ -312,12 +342,21 @@ def formatters(spec: ModuleSpec) -> dict:
 
 # ---------------------------------------------------------------- saving (screens and API alike)
 
-def save(spec: ModuleSpec, item, data: dict, user):
-    """Create (item None) or change a record through the module's service, or app.records."""
+def save(spec: ModuleSpec, item, data: dict, user, custom: Optional[dict] = None):
+    """Create (item None) or change a record through the module's service, or app.records. `custom` holds
+    the raw cf_<key> values: checked and written in the record's own transaction (the `after` hook)."""
     if spec.service is not None:
         return spec.service.create(data, user) if item is None else spec.service.update(item, data, user)
     created = item is None
-    after = None if spec.after_save is None else (lambda obj: spec.after_save(obj, created, user))
+    if custom and not spec.custom_fields:
+        name = next(iter(custom))
+        raise CrmError(_l("Unknown field: %(field)s", field=name), field=name)
+
+    def after(obj):
+        if spec.after_save is not None:
+            spec.after_save(obj, created, user)
+        if spec.custom_fields:
+            custom_values.save_record(spec.custom_fields, obj.id, custom or {}, creating=created)
     if created:
         return records.create_record(spec.model, data, user, after=after)
     return records.update_record(item, data, user, after=after)
@@ -342,7 +381,7 @@ def build_view(spec: ModuleSpec, registry: dict) -> type:
         "api_read": "view", "api_get": "view",
     }
     attrs: dict[str, Any] = dict(
-        datamodel=SQLAInterface(spec.model),
+        datamodel=CrmInterface(spec.model),
         route_base=f"/{spec.key}",
         class_permission_name=spec.module,
         method_permission_name=dict(methods),
@@ -362,6 +401,7 @@ def build_view(spec: ModuleSpec, registry: dict) -> type:
         edit_form_extra_fields=form_fields(spec),
         formatters_columns=formatters(spec),
         list_template="crm/list.html",
+        list_widget=CrmListWidget,
         show_template="crm/show.html",
         spec=spec,
     )
@@ -402,18 +442,21 @@ def _make_action(spec: ModuleSpec, action_spec: ActionSpec):
     return action(action_spec.name, action_spec.label, action_spec.confirmation, action_spec.icon)(run_action)
 
 
-class GeneratedModelView(ServiceModelView):
+class GeneratedModelView(CustomFieldScreenHooks, ServiceModelView):
     spec: ModuleSpec
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        # FAB's ModelView has no search_filters: add the keyword filter to the first keyword column
+        # FAB's ModelView has no search_filters: put the keyword filter first on the first keyword
+        # column, in both of FAB's lists (the URL's _flt_<i>_ is read against one, built from the other,
+        # and FAB parses only a one-digit <i>)
         self._keyword_arg_name = ""
         if self.spec.keyword_columns:
             column = self.spec.keyword_columns[0]
-            column_filters = self._filters.get_search_filters().setdefault(column, [])
-            column_filters.append(make_keyword_filter(self.spec)(column, self.datamodel))
-            self._keyword_arg_name = f"_flt_{len(column_filters) - 1}_{column}"
+            keyword = make_keyword_filter(self.spec)(column, self.datamodel)
+            self._filters.get_search_filters().setdefault(column, []).insert(0, keyword)
+            self._filters._all_filters.setdefault(column, []).insert(0, keyword)
+            self._keyword_arg_name = f"_flt_0_{column}"
 
     def _user(self):
         return g.user
@@ -421,12 +464,12 @@ class GeneratedModelView(ServiceModelView):
     # -- CRUD through app.records (scope, owner, unique and required checks in one place)
 
     def create_item(self, form):
-        return save(self.spec, None, _form_data(form, self.spec.form_columns), self._user())
+        return save(self.spec, None, _form_data(form, self.spec.form_columns), self._user(), self.custom_data(form))
 
     def update_item(self, item, form):
         spec = self.spec
         columns = spec.edit_columns if spec.edit_columns is not None else spec.form_columns
-        return save(spec, item, _form_data(form, columns), self._user())
+        return save(spec, item, _form_data(form, columns), self._user(), self.custom_data(form))
 
     def delete_item(self, item):
         remove(self.spec, item, self._user())
@@ -439,7 +482,7 @@ class GeneratedModelView(ServiceModelView):
         except CrmError as error:
             db.session.rollback()
             flash(str(error.message), "danger")
-            return False
+            return redirect(url_for(".list"))
         count = len(result) if isinstance(result, (list, tuple)) else len(ids)
         flash(str(action_spec.done or _l("Done.")) % {"n": count}, "success")
         return redirect(url_for(".list"))
@@ -505,9 +548,11 @@ class GeneratedModelView(ServiceModelView):
         if fmt not in exporting.FORMATS:
             flash(_("Unknown export format."), "danger")
             return redirect(url_for(".list"))
-        return exporting.export_response(self.spec, filters, fmt, self.datamodel)
+        return exporting.export_response(self.spec, filters, fmt, self.datamodel, custom=self.custom_conditions())
 
     def render_template(self, template, **kwargs):
+        if template == self.list_template:
+            kwargs.setdefault("custom", self.custom_list_context())
         kwargs.setdefault("spec", self.spec)
         kwargs.setdefault("keyword_arg", self._keyword_arg())
         kwargs.setdefault("keyword_value", request.args.get(self._keyword_arg(), ""))
@@ -562,17 +607,19 @@ def build_api(spec: ModuleSpec) -> type:
     list_cols = list(dict.fromkeys(["id"] + plain(spec.list_columns) + (["owner_id", "department_id"]
                                                                        if spec.owned else [])))
     show_cols = list(dict.fromkeys(list_cols + plain(spec.show_columns or ()) + plain(spec.form_columns)))
-    edit_columns = spec.edit_columns if spec.edit_columns is not None else spec.form_columns
+    # a module without a form (the pool) still describes its columns in _info; it has no add/edit route
+    form_columns = spec.form_columns or tuple(c for c in spec.list_columns if c in mapper.attrs)
+    edit_columns = spec.edit_columns if spec.edit_columns is not None else form_columns
     attrs = dict(
         resource_name=spec.key,
-        datamodel=SQLAInterface(spec.model),
+        datamodel=CrmInterface(spec.model),
         class_permission_name=spec.module,
         method_permission_name=dict(methods),
         base_permissions=[f"can_{a}" for a in module_actions],
         allow_browser_login=True,
         list_columns=list(dict.fromkeys(list_cols)),
         show_columns=show_cols,
-        add_columns=list(spec.form_columns),
+        add_columns=list(form_columns),
         edit_columns=list(edit_columns),
         order_columns=list(spec.order_columns) or ["id"],
         search_columns=list(dict.fromkeys(list(spec.keyword_columns[:1]) + list(spec.filter_columns))),
@@ -582,7 +629,7 @@ def build_api(spec: ModuleSpec) -> type:
         base_filters=[["id", make_scope_filter(spec), None]],
         base_order=spec.base_order,
         label_columns=spec.labels,
-        add_model_schema=_schema(spec, spec.form_columns, False, f"{_view_name(spec.key)}Post"),
+        add_model_schema=_schema(spec, form_columns, False, f"{_view_name(spec.key)}Post"),
         edit_model_schema=_schema(spec, edit_columns, True, f"{_view_name(spec.key)}Put"),
         page_size=PAGE_SIZE,
         spec=spec,
@@ -592,6 +639,9 @@ def build_api(spec: ModuleSpec) -> type:
             attrs[action_spec.name] = _make_api_action(spec, action_spec)
             attrs["method_permission_name"][action_spec.name] = _fab_action(action_spec)
     attrs["method_permission_name"].update(spec.permission_overrides)
+    if not spec.form_columns:
+        attrs["include_route_methods"] = {"get", "get_list", "info", "delete", "export"} | {
+            a.name for a in spec.actions if a.api}
     api = type(f"{_view_name(spec.key)[:-4]}Api", (GeneratedApi,), attrs)
     return api
 
@@ -640,18 +690,36 @@ def _make_api_action(spec: ModuleSpec, action_spec: ActionSpec):
     return api_expose(f"/{action_spec.name}", methods=["POST"])(wrapped)
 
 
-class GeneratedApi(CrmModelRestApi):
+class CrmListWidget(ListWidget):
+    """FAB's list widget, saying "10,000+" when the count was capped (views/datamodel.py)."""
+
+    template = "crm/widgets/list.html"
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("count_cap", CrmInterface.count_cap)
+        super().__init__(**kwargs)
+
+
+class GeneratedApi(CustomFieldApiHooks, CrmModelRestApi):
     spec: ModuleSpec
 
     def _load(self, schema):
+        """The body -> (built-in fields checked by the schema, raw cf_<key> values checked by custom_fields)."""
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             raise CrmError(_l("The request body must be a JSON object."))
+        body, custom = custom_values.split(body)
         try:
-            return schema.load(body)
+            return schema.load(body), custom
         except ValidationError as err:
             field_name = next(iter(err.messages), None) if isinstance(err.messages, dict) else None
             raise CrmError(_l("Invalid input: %(e)s", e=err.messages), field=field_name)
+
+    def _dump(self, item) -> dict:
+        result = self.show_model_schema.dump(item)
+        if self.spec.custom_fields:
+            result.update(self.custom_json([item.id])[item.id])
+        return result
 
     def _answer(self, fn):
         try:
@@ -662,8 +730,9 @@ class GeneratedApi(CrmModelRestApi):
 
     def post_headless(self):
         def run():
-            item = save(self.spec, None, self._load(self.add_model_schema), g.user)
-            return self.response(201, id=item.id, result=self.show_model_schema.dump(item))
+            data, custom = self._load(self.add_model_schema)
+            item = save(self.spec, None, data, g.user, custom)
+            return self.response(201, id=item.id, result=self._dump(item))
 
         return self._answer(run)
 
@@ -672,8 +741,9 @@ class GeneratedApi(CrmModelRestApi):
             item = self.datamodel.get(pk, self._base_filters)
             if item is None:
                 return self.response_404()
-            item = save(self.spec, item, self._load(self.edit_model_schema), g.user)
-            return self.response(200, result=self.show_model_schema.dump(item))
+            data, custom = self._load(self.edit_model_schema)
+            item = save(self.spec, item, data, g.user, custom)
+            return self.response(200, result=self._dump(item))
 
         return self._answer(run)
 
@@ -692,7 +762,8 @@ class GeneratedApi(CrmModelRestApi):
     @safe
     @rison()
     def export(self, **kwargs):
-        """Export the list (same rison `q` filters as the list) as xlsx or csv.
+        """Export the list (same rison `q` filters as the list, custom fields' {"col": "cf_<key>", ...} too) as
+        xlsx or csv; custom fields are the last columns.
         ---
         get:
           parameters:
@@ -705,11 +776,15 @@ class GeneratedApi(CrmModelRestApi):
         fmt = request.args.get("format", "xlsx")
         if fmt not in exporting.FORMATS:
             return self.error_response(CrmError(_l("Unknown export format.")))
+        args = dict(kwargs.get("rison", {}))
         try:
-            joined = self._handle_filters_args(kwargs.get("rison", {}))
+            conditions, args["filters"] = custom_query.split_rison(self._custom_defs(), args.get("filters", []))
+            joined = self._handle_filters_args(args)
+        except CrmError as error:
+            return self.error_response(error)
         except FABException as error:
             return self.response_400(message=str(error))
-        return exporting.export_response(self.spec, joined, fmt, self.datamodel)
+        return exporting.export_response(self.spec, joined, fmt, self.datamodel, custom=conditions)
 
 
 SPEC_BY_MODEL: dict[type, ModuleSpec] = {}

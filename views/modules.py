@@ -136,6 +136,7 @@ SPECS = [
                  ActionSpec(**{**ASSIGN.__dict__, "screen": False, "module": "pool"})),
         after_save=_customer_saved,
         request_filter=_customer_group_filter,
+        custom_fields="customer",
     ),
     ModuleSpec(
         key="pool", permission="pool", model=Customer, label=_l("Public pool"), icon="fa-life-ring",
@@ -147,13 +148,14 @@ SPECS = [
         order_columns=("id", "company_name", "released_at"),
         base_filter=lambda: Customer.owner_id.is_(None),
         actions=(CLAIM, ASSIGN), can_add=False,
+        custom_fields="customer",  # pool customers are customers: same fields, values kept when claimed
     ),
     ModuleSpec(
         key="contact", model=Contact, label=_l("Contacts"), icon="fa-user",
         list_columns=("name", "customer", "mobile", "position", "email", "wechat", "owner"),
         form_columns=("customer", "name", "mobile", "position", "email", "wechat", "note"),
         filter_columns=("customer", "owner"), keyword_columns=("name", "mobile"), phone_columns=("mobile",),
-        order_columns=("id", "name"),
+        order_columns=("id", "name"), custom_fields="contact",
     ),
     ModuleSpec(
         key="opportunity", model=Opportunity, label=_l("Opportunities"), icon="fa-lightbulb-o",
@@ -170,13 +172,14 @@ SPECS = [
         edit_columns=("customer", "opportunity", "number", "name", "amount", "signed_on", "status", "note"),
         filter_columns=("customer", "status", "owner", "signed_on"), keyword_columns=("number", "name"),
         order_columns=("id", "number", "amount", "signed_on"), choices={"status": "contract_status"},
-        related=("invoice",),
+        related=("invoice",), custom_fields="contract",
     ),
     ModuleSpec(
         key="product", model=Product, label=_l("Products"), icon="fa-cube",
         list_columns=("code", "name", "price", "unit", "on_sale"),
         form_columns=("code", "name", "price", "unit", "on_sale", "description"),
         filter_columns=("on_sale",), keyword_columns=("code", "name"), order_columns=("id", "code", "name", "price"),
+        custom_fields="product",
     ),
     ModuleSpec(
         key="followup", model=FollowUp, label=_l("Follow-ups"), icon="fa-comments",
@@ -192,6 +195,7 @@ SPECS = [
         form_columns=("contract", "number", "amount", "issued_on", "status", "note"),
         filter_columns=("contract", "status", "owner", "issued_on"), keyword_columns=("number",),
         order_columns=("id", "number", "amount", "issued_on"), choices={"status": "invoice_status"},
+        custom_fields="invoice",
     ),
     ModuleSpec(
         key="customer_group", permission="customer", model=CustomerGroup, label=_l("Customer groups"),

@@ -13,7 +13,8 @@ from flask_wtf import FlaskForm
 from marshmallow import Schema, fields, validate
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
-from flask_appbuilder.fields import QuerySelectField
+from flask_appbuilder.fields import QuerySelectField, QuerySelectMultipleField
+from flask_appbuilder.fieldwidgets import Select2ManyWidget
 
 from app import organisation as org
 from app.permissions import ORGANISATION, ORGANISATION_ACTIONS
@@ -42,6 +43,21 @@ def _active_employees():
 
 def _departments():
     return db.session.query(Department).order_by(Department.path)
+
+
+def _roles():
+    from flask import current_app
+
+    role = current_app.appbuilder.sm.role_model
+    return db.session.query(role).order_by(role.id)
+
+
+def _role_label(role) -> str:
+    """The role with its kind, since an employee holds at most one of each kind."""
+    from app.permissions import ROLE_KINDS
+    from app.roles import profile_of
+
+    return f"{role.name}（{ROLE_KINDS.get(profile_of(role).kind, '')}）"
 
 
 def _pk(obj):
@@ -148,8 +164,13 @@ class EmployeeView(ServiceModelView):
         "manager": QuerySelectField(_l("Direct manager"), query_func=_active_employees, get_pk_func=_pk,
                                     allow_blank=True, blank_text=_l("Please choose"), get_label="first_name",
                                     widget=Select2Widget()),
+        "roles": QuerySelectMultipleField(_l("Role"), query_func=_roles, get_pk_func=_pk, get_label=_role_label,
+                                          widget=Select2ManyWidget(),
+                                          description=_l("At most one customer management role and one "
+                                                         "call-center role.")),
     }
-    edit_form_extra_fields = {k: v for k, v in add_form_extra_fields.items() if k in ("gender", "department", "manager")}
+    edit_form_extra_fields = {k: v for k, v in add_form_extra_fields.items()
+                              if k in ("gender", "department", "manager", "roles")}
     validators_columns = {"first_name": [DataRequired(), Length(max=64)]}
 
     def create_item(self, form):
@@ -393,9 +414,21 @@ class EmployeeApi(ServiceRestApi):
         "id", "first_name", "username", "mobile", "gender", "state", "department.id", "department.name",
         "manager.id", "manager.first_name", "roles.id", "roles.name", "last_login",
     ]
-    label_columns = {"first_name": _l("Name")}
-    add_columns = ["first_name"]
-    edit_columns = ["first_name"]
+    label_columns = {
+        "first_name": _l("Name"), "name": _l("Name"), "username": _l("Login (mobile)"), "mobile": _l("Mobile"),
+        "password": _l("Login password"), "gender": _l("Gender"), "state": _l("Account state"),
+        "department": _l("Department"), "roles": _l("Role"), "manager": _l("Direct manager"),
+        "last_login": _l("Last login"),
+    }
+    description_columns = {
+        "mobile": _l("The employee logs in with this mobile number."),
+        "password": _l("The initial login password (at least 6 characters)."),
+        "department": _l("Department id"), "roles": _l("Role ids: at most one of each kind"),
+        "manager": _l("Employee id of the direct manager"), "gender": _l("male or female"),
+        "name": _l("The employee's name"),
+    }
+    add_columns = ["name", "mobile", "password", "department", "roles", "manager", "gender"]
+    edit_columns = ["name", "department", "roles", "manager", "gender"]
     add_model_schema = EmployeePostSchema()
     edit_model_schema = EmployeePutSchema()
     order_columns = ["id", "first_name", "username", "state"]
@@ -471,7 +504,7 @@ class EmployeeApi(ServiceRestApi):
             required: true
             content:
               application/json:
-                schema: {$ref: '#/components/schemas/Handover'}
+                schema: {$ref: '#/components/schemas/HandoverSchema'}
           responses:
             200: {description: The employee, now resigned}
             400: {$ref: '#/components/responses/400'}
@@ -494,7 +527,7 @@ class EmployeeApi(ServiceRestApi):
             required: true
             content:
               application/json:
-                schema: {$ref: '#/components/schemas/Password'}
+                schema: {$ref: '#/components/schemas/PasswordSchema'}
           responses:
             200: {description: The employee}
             400: {$ref: '#/components/responses/400'}
@@ -515,7 +548,7 @@ class EmployeeApi(ServiceRestApi):
             required: true
             content:
               application/json:
-                schema: {$ref: '#/components/schemas/Login'}
+                schema: {$ref: '#/components/schemas/LoginSchema'}
           responses:
             200: {description: The employee}
             400: {$ref: '#/components/responses/400'}

@@ -23,6 +23,10 @@ def crm_group_name(group_id):
 
 def crm_owner_history(customer_id):
     """The owner history of a customer the user can see (owned in scope, or in the pool)."""
+    try:
+        customer_id = int(customer_id)  # the detail page's pk comes from the URL as text (PostgreSQL minds)
+    except (TypeError, ValueError):
+        return []
     visible = db.session.scalar(select(Customer.id).where(
         Customer.id == customer_id, scopes.visible_to(Customer, g.user) | Customer.owner_id.is_(None)))
     if visible is None:

@@ -21,6 +21,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
                  "--disable-background-networking", "--disable-component-update"]
 ADMIN_PASSWORD = "e2e-admin-pass"
 SCREENSHOTS = ROOT / "screenshots"
+SERVER_ENV: dict = {}  # the live server's settings, for commands run against its database
 
 
 def _free_port() -> int:
@@ -35,6 +36,8 @@ def live_server():
     env = {**os.environ, "CRM_INSTANCE_DIR": workdir, "DATABASE_URL": f"sqlite:///{workdir}/e2e.db",
            "CRM_ADMIN_PASSWORD": ADMIN_PASSWORD, "SECRET_KEY": "e2e-secret-" + "k" * 40,
            "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+    SERVER_ENV.update({k: env[k] for k in ("CRM_INSTANCE_DIR", "DATABASE_URL", "SECRET_KEY",
+                                            "FAB_PASSWORD_HASH_METHOD")})
     flask = [sys.executable, "-m", "flask", "--app", "app", "crm"]
     subprocess.run(flask + ["init"], cwd=ROOT, env=env, check=True, capture_output=True)
     port = _free_port()

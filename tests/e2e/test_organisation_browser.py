@@ -16,10 +16,15 @@ def _tick_and_act(page, base_url, name, action, confirm=True):
     row = page.locator("tr", has_text=name)
     row.locator("input.action_check").check()
     page.click("button.dropdown-toggle:has-text('操作')")
-    with page.expect_navigation():
+    if confirm:
         page.click(f".{action}_menu_item")
-        if confirm:
+        expect(page.locator("#modal-confirm-ok")).to_be_visible()
+        with page.expect_navigation():
             page.click("#modal-confirm-ok")
+    else:
+        with page.expect_navigation():
+            page.click(f".{action}_menu_item")
+    screenshot(page, f"org-after-{action}")
 
 
 def _expect_state(page, base_url, name, state):

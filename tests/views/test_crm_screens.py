@@ -16,7 +16,8 @@ def data(app):
         seller = f.employee("小李")
         a = f.customer(seller, "甲公司", "13911110001")
         b = f.customer(None, "公海乙公司", "13911110002")
-        ids = dict(seller=seller.id, seller_login=seller.username, a=a.id, b=b.id)
+        c = f.customer(seller, "丙公司", "13811110003")
+        ids = dict(seller=seller.id, seller_login=seller.username, a=a.id, b=b.id, c=c.id)
         db.session.remove()
     return ids
 
@@ -28,9 +29,14 @@ def test_search_box_finds_a_customer_by_phone(client, data):
     import re
 
     arg = re.search(r'name="(_flt_\d+_company_name)"', page).group(1)
+    assert arg == "_flt_0_company_name"
+    assert "丙公司" in page
     found = client.get(f"/customer/list/?{arg}=13911110001").get_data(as_text=True)
-    assert "甲公司" in found
-    assert "公海乙公司" not in found
+    assert "甲公司" in found and "丙公司" not in found
+    by_prefix = client.get(f"/customer/list/?{arg}=1391111").get_data(as_text=True)
+    assert "甲公司" in by_prefix and "丙公司" not in by_prefix
+    by_name = client.get(f"/customer/list/?{arg}=丙").get_data(as_text=True)
+    assert "丙公司" in by_name and "甲公司" not in by_name
 
 
 def test_pool_claim_and_transfer_from_the_screens(client, data):
@@ -90,4 +96,19 @@ def test_export_from_the_screen_keeps_the_filter(client, data):
     response = client.get("/customer/export/?format=xlsx")
     assert response.status_code == 200
     rows = list(openpyxl.load_workbook(io.BytesIO(response.data)).active.iter_rows(values_only=True))
+    assert sorted(r[0] for r in rows[1:]) == ["丙公司", "甲公司"]
+    filtered = client.get("/customer/export/?format=xlsx&_flt_0_company_name=13911110001")
+    rows = list(openpyxl.load_workbook(io.BytesIO(filtered.data)).active.iter_rows(values_only=True))
     assert [r[0] for r in rows[1:]] == ["甲公司"]
+
+
+def test_a_huge_list_counts_up_to_the_cap(client, data, admin_headers, monkeypatch):
+    """Counting stops at the cap (a million customers must not be counted on every page)."""
+    from views.datamodel import CrmInterface
+
+    monkeypatch.setattr(CrmInterface, "count_cap", 1)
+    web_login(client)
+    page = client.get("/customer/list/").get_data(as_text=True)
+    assert "1+" in page.split('id="crm-record-count"')[1][:200]
+    listed = client.get("/api/v1/customer/", headers=admin_headers).get_json()
+    assert listed["count"] == 2 and listed["count_capped"] is True

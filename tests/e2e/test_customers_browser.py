@@ -1,0 +1,109 @@
+"""A salesperson's day in the browser: find a customer by phone, open it, claim from the pool,
+transfer, and file customers in a group (CRM → 客户 → 分组 → 新建分组, as in the manual)."""
+import re
+import subprocess
+import sys
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import ADMIN_PASSWORD, ROOT, login, screenshot
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def demo(live_server):
+    """The demo data of `make run` on the live server's database."""
+    import os
+
+    env = {**os.environ, **live_server_env(live_server)}
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "crm", "demo-data"], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+    return live_server
+
+
+def live_server_env(url):
+    from tests.e2e import conftest
+
+    return conftest.SERVER_ENV
+
+
+def _tick(page, text):
+    page.locator("tr", has_text=text).locator("input.action_check").check()
+
+
+def _act(page, action):
+    page.click("button.dropdown-toggle:has-text('操作')")
+    with page.expect_navigation():
+        page.click(f".{action}_menu_item")
+
+
+def test_search_detail_claim_transfer_and_group(demo, new_page):
+    base = demo
+    admin = new_page()
+    login(admin, base, "admin", ADMIN_PASSWORD)
+
+    # search by phone from the customer list (the manual's manual-dial entry)
+    admin.goto(base + "/customer/list/")
+    first_phone = admin.locator("table.table tr").nth(1).locator("td").nth(4).inner_text().strip()
+    assert re.fullmatch(r"1\d{10}", first_phone), first_phone
+    admin.fill("#crm-keyword", first_phone)
+    with admin.expect_navigation():
+        admin.click("#crm-keyword-form [type=submit]")
+    rows = admin.locator("table.table tr:has(input.action_check)")
+    expect(rows).to_have_count(1)
+    screenshot(admin, "crm-search-by-phone")
+
+    # open the detail: tabs of contacts, follow-ups, opportunities, contracts; owner history
+    rows.first.locator("a[href*='/customer/show/']").first.click()
+    expect(admin.locator("a[data-toggle=tab]", has_text="联系人")).to_be_visible()
+    expect(admin.locator("a[data-toggle=tab]", has_text="跟进记录")).to_be_visible()
+    expect(admin.locator("#crm-owner-history")).to_be_visible()
+    screenshot(admin, "crm-customer-detail")
+
+    # claim a customer from the public pool
+    admin.goto(base + "/pool/list/")
+    pool_name = admin.locator("table.table tr:has(input.action_check)").first.locator("td").nth(2).inner_text()
+    _tick(admin, pool_name)
+    admin.click("button.dropdown-toggle:has-text('操作')")
+    admin.click(".claim_menu_item")
+    with admin.expect_navigation():
+        admin.click("#modal-confirm-ok")
+    expect(admin.locator(".alert", has_text="已领取 1 个客户")).to_be_visible()
+    screenshot(admin, "crm-claimed")
+
+    # transfer it to 刘洋
+    admin.goto(base + "/customer/list/?" + admin.locator("#crm-keyword").get_attribute("name") + "=" + pool_name)
+    _tick(admin, pool_name)
+    _act(admin, "transfer")
+    expect(admin.locator("h4", has_text="转移")).to_be_visible()
+    admin.select_option("select[name=owner]", label="刘洋")
+    screenshot(admin, "crm-transfer-form")
+    with admin.expect_navigation():
+        admin.click("#crm-action-form [type=submit]")
+    expect(admin.locator(".alert", has_text="已转移 1 个客户")).to_be_visible()
+
+    # 刘洋 (销售, scope 本人) now sees it, files it in a new group and filters by the group
+    seller = new_page()
+    login(seller, base, "13800000004", "demo1234")
+    seller.goto(base + "/customer/list/")
+    seller.click("#crm-groups button")
+    seller.click("#crm-new-group")
+    seller.fill("input[name=name]", "重点跟进")
+    with seller.expect_navigation():
+        seller.click("[type=submit]")
+    seller.goto(base + "/customer/list/")
+    expect(seller.locator("td", has_text=pool_name)).to_be_visible()
+    _tick(seller, pool_name)
+    _act(seller, "add_to_group")
+    seller.select_option("select[name=group]", label="重点跟进")
+    with seller.expect_navigation():
+        seller.click("#crm-action-form [type=submit]")
+    expect(seller.locator(".alert", has_text="已加入分组")).to_be_visible()
+    seller.goto(base + "/customer/list/")
+    seller.click("#crm-groups button")
+    with seller.expect_navigation():
+        seller.click("#crm-groups a:has-text('重点跟进')")
+    expect(seller.locator("table.table tr:has(input.action_check)")).to_have_count(1)
+    screenshot(seller, "crm-group-filter")
