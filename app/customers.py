@@ -18,7 +18,7 @@ from models.org import AccountState, Employee
 from models.sales import Contract, Invoice, Opportunity
 
 # records that follow their customer to a new owner
-FOLLOWERS = (Contact, Opportunity, Contract)
+FOLLOWERS = (Contact, Opportunity, Contract, Invoice)
 
 
 def pool_rules() -> PoolRules:
@@ -91,9 +91,6 @@ def _move(customers: Iterable[Customer], owner: Optional[Employee], action: str,
     for model in FOLLOWERS:
         db.session.execute(update(model).where(model.customer_id.in_(ids)).values(**values)
                            .execution_options(synchronize_session=False))
-    contract_ids = select(Contract.id).where(Contract.customer_id.in_(ids))
-    db.session.execute(update(Invoice).where(Invoice.contract_id.in_(contract_ids)).values(**values)
-                       .execution_options(synchronize_session=False))
     if history:
         db.session.execute(OwnerHistory.__table__.insert(), history)
 

@@ -151,7 +151,8 @@ def _load_crm(employees: dict[str, Employee]) -> dict[str, int]:
                                     department_id=owner.department_id)
                 db.session.add(contract)
                 db.session.flush()
-                db.session.add(Invoice(contract_id=contract.id, number=f"FP{now:%Y}{n:05d}",
+                db.session.add(Invoice(contract_id=contract.id, customer_id=customer.id,
+                                       number=f"FP{now:%Y}{n:05d}",
                                        amount=contract.amount, issued_on=contract.signed_on,
                                        status=choices["invoice_status"][1], owner_id=owner.id,
                                        department_id=owner.department_id))

@@ -54,12 +54,21 @@ def export_plan(spec, columns=None):
     return expressions, headers, joins, formatters
 
 
-def rows(spec, filters, columns=None, custom=()) -> tuple[list[str], Iterator[tuple]]:
+def rows(spec, filters, columns=None, custom=(), access=None) -> tuple[list[str], Iterator[tuple]]:
     """Headers and rows of the export. A module with custom fields gets them as the last columns (their
-    values loaded once per batch of rows); `custom` are custom-field conditions of the list's filter."""
+    values loaded once per batch of rows); `custom` are custom-field conditions of the list's filter;
+    `access` the employee's field permissions (hidden columns left out, masked ones masked)."""
+    from app import fieldperms
     from custom_fields import definitions, io, query as custom_query
 
+    columns = list(columns or spec.export_columns)
+    if access:
+        columns = fieldperms.readable_columns(spec.module, columns, access)
+        masked = {c for c in columns if fieldperms.access_for(spec.module, c, access) == fieldperms.MASKED}
+    else:
+        masked = set()
     expressions, headers, joins, formatters = export_plan(spec, columns)
+    formatters = [_masking if name in masked else formatter for name, formatter in zip(columns, formatters)]
     module = getattr(spec, "custom_fields", None)
     defs = definitions(module) if module else []
     query = db.session.query(*expressions, spec.model.id).select_from(spec.model)
@@ -80,8 +89,16 @@ def rows(spec, filters, columns=None, custom=()) -> tuple[list[str], Iterator[tu
     return headers + io.headers(defs), generate()
 
 
+def _masking(value):
+    from app.fieldperms import mask_value
+
+    return mask_value(value)
+
+
 def _cell(value, formatter):
-    if formatter is not None and value is not None:
+    if callable(formatter):
+        value = formatter(value)
+    elif formatter is not None and value is not None:
         value = str(formatter.get(value, value))
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
@@ -94,8 +111,8 @@ def _filename(spec, fmt: str) -> str:
     return f"{spec.key}-{dt.date.today():%Y%m%d}.{fmt}"
 
 
-def export_response(spec, filters, fmt: str, datamodel=None, custom=()) -> Response:
-    headers, data = rows(spec, filters, custom=custom)
+def export_response(spec, filters, fmt: str, datamodel=None, custom=(), access=None) -> Response:
+    headers, data = rows(spec, filters, custom=custom, access=access)
     if fmt == "csv":
         return Response(stream_with_context(_csv_stream(headers, data)), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{_filename(spec, "csv")}"'})

@@ -46,7 +46,7 @@ def resolve_related(model, name: str, value, user: Optional[Employee]):
         raise CrmError(_l("%(field)s: this record does not exist.", field=_label(model, name)), field=name)
     query = select(target).where(target.id == pk)
     if issubclass(target, OwnedMixin) and target is not Employee:
-        query = query.where(scopes.visible_to(target, user))
+        query = query.where(scopes.reachable(target, user))
     obj = db.session.scalar(query)
     if obj is None:
         raise NotFound(_l("%(field)s: this record does not exist.", field=_label(model, name)), field=name)
@@ -120,6 +120,10 @@ def _follow_parent(obj) -> None:
         parent = getattr(obj, parent_name)
         if parent is not None:
             _set_owner(obj, parent.owner)
+    for attribute, via in getattr(type(obj), "from_parent", {}).items():
+        parent = getattr(obj, via)
+        if parent is not None:
+            setattr(obj, attribute, getattr(parent, attribute))
 
 
 def _owner_from_data(model, data: dict, user: Optional[Employee]) -> Optional[Employee]:

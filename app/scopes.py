@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from sqlalchemy import bindparam, false, literal, select, true
+from sqlalchemy import and_, bindparam, false, literal, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -91,6 +91,22 @@ def owner_predicate(owner_column, user: Optional[Employee]) -> ColumnElement:
 
 def visible_to(model, user: Optional[Employee]) -> ColumnElement:
     return owner_predicate(model.owner_id, user)
+
+
+def may_see_pool(user: Optional[Employee]) -> bool:
+    """公海 is governed by its own permission, not by the data scope."""
+    from flask import current_app
+
+    if user is None or getattr(user, "is_anonymous", False):
+        return False
+    return ("can_view", "pool") in current_app.appbuilder.sm.permission_pairs(user)
+
+
+def reachable(model, user: Optional[Employee]) -> ColumnElement:
+    """The records the user may open or hang others on: owned within the scope, or (no owner) in the
+    pool for those who may look into it."""
+    owned = and_(model.owner_id.isnot(None), visible_to(model, user))
+    return or_(owned, model.owner_id.is_(None)) if may_see_pool(user) else owned
 
 
 def can_own(user: Optional[Employee], owner_id: Optional[int]) -> bool:

@@ -83,10 +83,10 @@ class CrmSecurityManager(SecurityManager):
             return view_name in g._crm_menu_access
         user = g.get("user")
         if user is not None and not user.is_anonymous and user.is_active:
-            return (permission_name, view_name) in self._permission_pairs(user)
+            return (permission_name, view_name) in self.permission_pairs(user)
         return super().has_access(permission_name, view_name)
 
-    def _permission_pairs(self, user) -> set:
+    def permission_pairs(self, user) -> set:
         """All (permission, resource) pairs of the user's roles, read once per request: a page asks
         FAB dozens of times (menus, buttons, actions), and a role change still counts from the next
         request."""

@@ -97,9 +97,6 @@ def export_once(fmt: str) -> dict:
     size = len(response.data) if fmt == "xlsx" else sum(len(chunk) for chunk in response.response)
     took = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    rows = None
-    if fmt == "csv":
-        rows = None
     return {"format": fmt, "seconds": round(took, 1), "bytes": size, "peak_rss_mb": round(peak / 1024),
             "rss_before_mb": round(before / 1024)}
 

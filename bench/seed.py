@@ -32,7 +32,6 @@ def seed(customers: int, employees: int, pool_share: float, seed_value: int = 7)
     from app.extensions import db
     from models.choices import Choice
     from models.crm import Customer
-    from models.org import Employee
 
     app = create_app()
     with app.app_context():

@@ -98,12 +98,16 @@ class Invoice(OwnedMixin, AuditMixin, Model):
     label_column = "number"
     unique_fields = ("number",)
     owner_follows = "contract"
+    from_parent = {"customer": "contract"}  # set from the contract on every save
     field_labels = {**COMMON_LABELS, "contract": _l("Contract"), "number": _l("Invoice number"),
                     "amount": _l("Amount"), "issued_on": _l("Issued on"), "status": _l("Invoice status"),
                     "customer_name": _l("Customer")}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contract.id", ondelete="CASCADE"), nullable=False,
+                                             index=True)
+    # the contract's customer, kept on the invoice so the customer's page can list its invoices
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), nullable=False,
                                              index=True)
     number: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     amount: Mapped[decimal.Decimal] = mapped_column(Money, nullable=False)
@@ -112,7 +116,5 @@ class Invoice(OwnedMixin, AuditMixin, Model):
     note: Mapped[Optional[str]] = mapped_column(Text)
 
     contract: Mapped[Contract] = relationship()
+    customer: Mapped[Customer] = relationship()
     status: Mapped[Optional[Choice]] = relationship(lazy="joined")
-
-    def customer_name(self) -> str:
-        return self.contract.customer.company_name if self.contract else ""

@@ -8,7 +8,7 @@ MENU_LABELS = {CRM: _l("CRM"), CALL_CENTER: _l("Call center"), DATA_CENTER: _l("
 
 
 def register(appbuilder) -> None:
-    from views import generator
+    from views import generator, generator_api
     from views.custom_fields import CustomFieldsView
     from views.custom_fields_api import CustomFieldApi
     from views.modules import SPECS
@@ -34,7 +34,7 @@ def register(appbuilder) -> None:
             add(registry[spec.key], spec.key, spec.label, CRM, spec.icon)
         else:
             appbuilder.add_view_no_menu(registry[spec.key])
-        appbuilder.add_api(generator.build_api(spec))
+        appbuilder.add_api(generator_api.build_api(spec))
 
     add(EmployeeView, "Employees", _l("Organisation"), SETTINGS, "fa-users")
     add(DepartmentView, "Departments", _l("Departments"), SETTINGS, "fa-sitemap")

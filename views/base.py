@@ -30,6 +30,9 @@ class ServiceModelView(ModelView):
     def post_edit_redirect(self):
         return redirect(url_for(f"{self.endpoint}.list"))
 
+    def limit_form(self, form, creating: bool) -> None:
+        """Per-request narrowing of a form (field permissions); nothing by default."""
+
     def create_item(self, form):
         raise NotImplementedError
 
@@ -43,6 +46,7 @@ class ServiceModelView(ModelView):
         get_filter_args(self._filters, disallow_if_not_in_search=False)
         exclude_cols = self._filters.get_relation_cols()
         form = self.add_form.refresh()
+        self.limit_form(form, creating=True)
         if request.method == "POST":
             self._fill_form_exclude_cols(exclude_cols, form)
             if form.validate():
@@ -67,6 +71,7 @@ class ServiceModelView(ModelView):
         pk = self.datamodel.get_pk_value(item)
         if request.method == "POST":
             form = self.edit_form.refresh(request.form)
+            self.limit_form(form, creating=False)
             self._fill_form_exclude_cols(exclude_cols, form)
             form._id = pk
             if form.validate():
@@ -80,6 +85,7 @@ class ServiceModelView(ModelView):
                     return None
         else:
             form = self.edit_form.refresh(obj=item)
+            self.limit_form(form, creating=False)
             self.prefill_form(form, pk)
             self.update_redirect()
         widgets = self._get_edit_widget(form=form, exclude_cols=exclude_cols)

@@ -1,6 +1,6 @@
 """ModuleSpec -> a FAB ModelView and a ModelRestApi, with permission names, the data scope,
 keyword search, AJAX record pickers, bulk actions and export. Adding a module is one ModuleSpec
-in views/modules.py; nothing here names a particular module.
+in views/modules.py; nothing here names a particular module. The REST API half is views/generator_api.py.
 """
 from __future__ import annotations
 
@@ -9,25 +9,18 @@ from typing import Any, Callable, Optional, Sequence
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import action, expose, has_access
-from flask_appbuilder.api import expose as api_expose
-from flask_appbuilder.api import protect, rison, safe
-from flask_appbuilder.exceptions import FABException
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.models.filters import BaseFilter
-from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.widgets import ListWidget
 from flask_appbuilder.urltools import get_filter_args
+from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from sqlalchemy import Boolean, DateTime, Integer, and_, inspect, or_, select
 from wtforms.validators import DataRequired
-from marshmallow import Schema, ValidationError, fields as ma
-from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, and_, inspect, or_, select
 
 import custom_fields
 from app import exporting, records, scopes
-from custom_fields import query as custom_query
 from custom_fields import values as custom_values
 from app.errors import CrmError
 from app.extensions import db
@@ -35,9 +28,10 @@ from app.permissions import MODULES
 from models.choices import Choice
 from models.mixins import OwnedMixin
 from models.org import AccountState, Employee
+from views.base import ServiceModelView, attach_error
+from views.custom_field_hooks import CustomFieldScreenHooks
 from views.datamodel import CrmInterface
-from views.base import CrmModelRestApi, ServiceModelView, attach_error
-from views.custom_field_hooks import CustomFieldApiHooks, CustomFieldScreenHooks
+from views.field_permission_hooks import FieldPermissionScreenHooks, current_access
 from views.widgets import RecordSelectField
 
 PAGE_SIZE = 50
@@ -86,6 +80,7 @@ class ModuleSpec:
     request_filter: Optional[Callable[[Any], Any]] = None  # request args -> an extra predicate (e.g. ?group=)
     service: Any = None  # an object with create(data, user), update(obj, data, user), delete(obj, user)
     permission_overrides: dict = field(default_factory=dict)  # FAB method -> module action
+    pool_records: bool = True  # show records without an owner (the pool's) to those who may see the pool
     can_add: bool = True
     icon: str = "fa-table"
     menu: Optional[str] = "CRM"
@@ -146,14 +141,10 @@ def scope_predicate(spec: ModuleSpec):
     parts = []
     if spec.owned:
         if spec.base_filter is None:
-            visible = scopes.visible_to(spec.model, user)
-            if spec.model.__name__ == "Customer":
-                visible = and_(spec.model.owner_id.isnot(None), visible)
-            else:  # records of pool customers: for those who may look into the pool
-                sm = _security()
-                if user is not None and sm.has_access("can_view", "pool"):
-                    visible = or_(visible, spec.model.owner_id.is_(None))
-            parts.append(visible)
+            if spec.pool_records:  # e.g. a pool customer's contacts, for those who may look into the pool
+                parts.append(scopes.reachable(spec.model, user))
+            else:
+                parts.append(and_(spec.model.owner_id.isnot(None), scopes.visible_to(spec.model, user)))
     if spec.base_filter is not None:
         parts.append(spec.base_filter())
     if spec.request_filter is not None:
@@ -163,18 +154,12 @@ def scope_predicate(spec: ModuleSpec):
     return and_(*parts) if parts else None
 
 
-def _security():
-    from flask import current_app
-
-    return current_app.appbuilder.sm
-
-
 def scope_left_out(spec: ModuleSpec):
     """The records the scope leaves out, when they are few and indexed: for someone who sees every owned
     customer, the pool (owner_id IS NULL). custom_fields.query counts a filtered list as "matching values
     minus these" instead of visiting every matching record. None when that is not exact."""
     user = g.user if getattr(g, "user", None) is not None and not g.user.is_anonymous else None
-    if spec.model.__name__ != "Customer" or spec.base_filter is not None or not spec.owned:
+    if spec.pool_records or spec.base_filter is not None or not spec.owned:
         return None
     if spec.request_filter is not None and spec.request_filter(request.args) is not None:
         return None
@@ -414,6 +399,9 @@ def build_view(spec: ModuleSpec, registry: dict) -> type:
             attrs["method_permission_name"][action_spec.name] = _fab_action(action_spec)
     attrs["method_permission_name"].update(spec.permission_overrides)
 
+    # what field permissions narrow per request lives under _static_* (see views/field_permission_hooks.py)
+    for name in ("list_columns", "show_columns", "add_columns", "edit_columns", "formatters_columns"):
+        attrs[f"_static_{name}"] = attrs.pop(name)
     view = type(_view_name(spec.key), (GeneratedModelView,), attrs)
     registry[spec.key] = view
     return view
@@ -442,7 +430,7 @@ def _make_action(spec: ModuleSpec, action_spec: ActionSpec):
     return action(action_spec.name, action_spec.label, action_spec.confirmation, action_spec.icon)(run_action)
 
 
-class GeneratedModelView(CustomFieldScreenHooks, ServiceModelView):
+class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, ServiceModelView):
     spec: ModuleSpec
 
     def __init__(self, **kwargs):
@@ -464,12 +452,11 @@ class GeneratedModelView(CustomFieldScreenHooks, ServiceModelView):
     # -- CRUD through app.records (scope, owner, unique and required checks in one place)
 
     def create_item(self, form):
-        return save(self.spec, None, _form_data(form, self.spec.form_columns), self._user(), self.custom_data(form))
+        return save(self.spec, None, _form_data(form, self.add_columns), self._user(), self.custom_data(form))
 
     def update_item(self, item, form):
-        spec = self.spec
-        columns = spec.edit_columns if spec.edit_columns is not None else spec.form_columns
-        return save(spec, item, _form_data(form, columns), self._user(), self.custom_data(form))
+        # edit_columns: what this employee may change (field permissions narrow it per request)
+        return save(self.spec, item, _form_data(form, self.edit_columns), self._user(), self.custom_data(form))
 
     def delete_item(self, item):
         remove(self.spec, item, self._user())
@@ -533,7 +520,7 @@ class GeneratedModelView(CustomFieldScreenHooks, ServiceModelView):
             if predicate is not None:
                 query = query.where(predicate)
         if issubclass(target, OwnedMixin):
-            query = query.where(scopes.visible_to(target, g.user))
+            query = query.where(scopes.reachable(target, g.user))
         rows = db.session.scalars(query.order_by(target.id.desc()).limit(20))
         return jsonify(results=[{"id": row.id, "text": str(row)} for row in rows])
 
@@ -548,7 +535,8 @@ class GeneratedModelView(CustomFieldScreenHooks, ServiceModelView):
         if fmt not in exporting.FORMATS:
             flash(_("Unknown export format."), "danger")
             return redirect(url_for(".list"))
-        return exporting.export_response(self.spec, filters, fmt, self.datamodel, custom=self.custom_conditions())
+        return exporting.export_response(self.spec, filters, fmt, self.datamodel, custom=self.custom_conditions(),
+                                         access=current_access(self.spec))
 
     def render_template(self, template, **kwargs):
         if template == self.list_template:
@@ -562,134 +550,6 @@ class GeneratedModelView(CustomFieldScreenHooks, ServiceModelView):
         return self._keyword_arg_name
 
 
-# ---------------------------------------------------------------- the REST API
-
-_TYPE_FIELDS = ((Boolean, ma.Boolean), (DateTime, ma.DateTime), (Date, ma.Date), (Numeric, ma.Decimal),
-                (Integer, ma.Integer), (Text, ma.String), (String, ma.String))
-
-
-def _schema(spec: ModuleSpec, columns, partial: bool, name: str) -> Schema:
-    mapper = inspect(spec.model)
-    schema_fields = {}
-    for column in columns:
-        if column in mapper.relationships:
-            schema_fields[column] = ma.Integer(allow_none=True)
-            continue
-        col = mapper.columns[column]
-        field_class = next((f for t, f in _TYPE_FIELDS if isinstance(col.type, t)), ma.Raw)
-        kwargs = {"allow_none": col.nullable}
-        if field_class is ma.Decimal:
-            kwargs["as_string"] = True
-        schema_fields[column] = field_class(**kwargs)
-    if spec.owned and "owner" not in schema_fields and not partial:
-        schema_fields["owner"] = ma.Integer(allow_none=True)
-    schema_class = Schema.from_dict(schema_fields, name=name)
-    return schema_class()
-
-
-def build_api(spec: ModuleSpec) -> type:
-    module_actions = MODULES[spec.module][1]
-    methods = {"get_list": "view", "get": "view", "info": "view", "post": "add", "put": "edit", "delete": "delete",
-               "export": "export"}
-    mapper = inspect(spec.model)
-
-    def plain(columns):
-        """Columns as the API shows them: a relationship as its foreign key (customer -> customer_id)."""
-        result = []
-        for column in columns:
-            if column in mapper.relationships:
-                keys = [c.key for c in mapper.relationships[column].local_columns if c.key in mapper.columns]
-                result.extend(keys)
-            elif column in mapper.columns:
-                result.append(column)
-        return result
-
-    list_cols = list(dict.fromkeys(["id"] + plain(spec.list_columns) + (["owner_id", "department_id"]
-                                                                       if spec.owned else [])))
-    show_cols = list(dict.fromkeys(list_cols + plain(spec.show_columns or ()) + plain(spec.form_columns)))
-    # a module without a form (the pool) still describes its columns in _info; it has no add/edit route
-    form_columns = spec.form_columns or tuple(c for c in spec.list_columns if c in mapper.attrs)
-    edit_columns = spec.edit_columns if spec.edit_columns is not None else form_columns
-    attrs = dict(
-        resource_name=spec.key,
-        datamodel=CrmInterface(spec.model),
-        class_permission_name=spec.module,
-        method_permission_name=dict(methods),
-        base_permissions=[f"can_{a}" for a in module_actions],
-        allow_browser_login=True,
-        list_columns=list(dict.fromkeys(list_cols)),
-        show_columns=show_cols,
-        add_columns=list(form_columns),
-        edit_columns=list(edit_columns),
-        order_columns=list(spec.order_columns) or ["id"],
-        search_columns=list(dict.fromkeys(list(spec.keyword_columns[:1]) + list(spec.filter_columns))),
-        search_filters={spec.keyword_columns[0]: [make_keyword_filter(spec)(spec.keyword_columns[0],
-                                                                             SQLAInterface(spec.model))]}
-        if spec.keyword_columns else {},
-        base_filters=[["id", make_scope_filter(spec), None]],
-        base_order=spec.base_order,
-        label_columns=spec.labels,
-        add_model_schema=_schema(spec, form_columns, False, f"{_view_name(spec.key)}Post"),
-        edit_model_schema=_schema(spec, edit_columns, True, f"{_view_name(spec.key)}Put"),
-        page_size=PAGE_SIZE,
-        spec=spec,
-    )
-    for action_spec in spec.actions:
-        if action_spec.api:
-            attrs[action_spec.name] = _make_api_action(spec, action_spec)
-            attrs["method_permission_name"][action_spec.name] = _fab_action(action_spec)
-    attrs["method_permission_name"].update(spec.permission_overrides)
-    if not spec.form_columns:
-        attrs["include_route_methods"] = {"get", "get_list", "info", "delete", "export"} | {
-            a.name for a in spec.actions if a.api}
-    api = type(f"{_view_name(spec.key)[:-4]}Api", (GeneratedApi,), attrs)
-    return api
-
-
-def _make_api_action(spec: ModuleSpec, action_spec: ActionSpec):
-    def api_action(self):
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict) or not isinstance(body.get("ids"), list):
-            return self.error_response(CrmError(_l('The body must be a JSON object with "ids": [...].')))
-        data = {k: v for k, v in body.items() if k != "ids"}
-        if not _allowed(action_spec, self):
-            return self.response(403, message=_("You do not have permission to do this."))
-        try:
-            result = action_spec.run(body["ids"], data, g.user)
-        except CrmError as error:
-            db.session.rollback()
-            return self.error_response(error)
-        ids = [r.id for r in result] if isinstance(result, (list, tuple)) else body["ids"]
-        return self.response(200, ids=ids, count=len(ids), message=str(action_spec.done or _l("Done.")) % {
-            "n": len(ids)})
-
-    api_action.__name__ = action_spec.name
-    api_action.__doc__ = f"""{action_spec.label}
-        ---
-        post:
-          description: >-
-            {spec.key}: {action_spec.name} on the records in "ids" (all of them or none).
-          requestBody:
-            required: true
-            content:
-              application/json:
-                schema:
-                  type: object
-                  properties:
-                    ids: {{type: array, items: {{type: integer}}}}
-                    owner: {{type: integer, description: "employee id (assign, transfer)"}}
-                    reason: {{type: string, description: "why (release)"}}
-                  required: [ids]
-          responses:
-            200: {{description: "the records changed"}}
-            400: {{$ref: '#/components/responses/400'}}
-            404: {{$ref: '#/components/responses/404'}}
-        """
-    wrapped = safe(api_action)
-    wrapped = protect()(wrapped)
-    return api_expose(f"/{action_spec.name}", methods=["POST"])(wrapped)
-
-
 class CrmListWidget(ListWidget):
     """FAB's list widget, saying "10,000+" when the count was capped (views/datamodel.py)."""
 
@@ -698,93 +558,6 @@ class CrmListWidget(ListWidget):
     def __init__(self, **kwargs):
         kwargs.setdefault("count_cap", CrmInterface.count_cap)
         super().__init__(**kwargs)
-
-
-class GeneratedApi(CustomFieldApiHooks, CrmModelRestApi):
-    spec: ModuleSpec
-
-    def _load(self, schema):
-        """The body -> (built-in fields checked by the schema, raw cf_<key> values checked by custom_fields)."""
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise CrmError(_l("The request body must be a JSON object."))
-        body, custom = custom_values.split(body)
-        try:
-            return schema.load(body), custom
-        except ValidationError as err:
-            field_name = next(iter(err.messages), None) if isinstance(err.messages, dict) else None
-            raise CrmError(_l("Invalid input: %(e)s", e=err.messages), field=field_name)
-
-    def _dump(self, item) -> dict:
-        result = self.show_model_schema.dump(item)
-        if self.spec.custom_fields:
-            result.update(self.custom_json([item.id])[item.id])
-        return result
-
-    def _answer(self, fn):
-        try:
-            return fn()
-        except CrmError as error:
-            db.session.rollback()
-            return self.error_response(error)
-
-    def post_headless(self):
-        def run():
-            data, custom = self._load(self.add_model_schema)
-            item = save(self.spec, None, data, g.user, custom)
-            return self.response(201, id=item.id, result=self._dump(item))
-
-        return self._answer(run)
-
-    def put_headless(self, pk):
-        def run():
-            item = self.datamodel.get(pk, self._base_filters)
-            if item is None:
-                return self.response_404()
-            data, custom = self._load(self.edit_model_schema)
-            item = save(self.spec, item, data, g.user, custom)
-            return self.response(200, result=self._dump(item))
-
-        return self._answer(run)
-
-    def delete_headless(self, pk):
-        def run():
-            item = self.datamodel.get(pk, self._base_filters)
-            if item is None:
-                return self.response_404()
-            remove(self.spec, item, g.user)
-            return self.response(200, message="OK")
-
-        return self._answer(run)
-
-    @api_expose("/export", methods=["GET"])
-    @protect()
-    @safe
-    @rison()
-    def export(self, **kwargs):
-        """Export the list (same rison `q` filters as the list, custom fields' {"col": "cf_<key>", ...} too) as
-        xlsx or csv; custom fields are the last columns.
-        ---
-        get:
-          parameters:
-          - {in: query, name: format, schema: {type: string, enum: [xlsx, csv]}}
-          - {in: query, name: q, content: {application/json: {schema: {$ref: '#/components/schemas/get_list_schema'}}}}
-          responses:
-            200: {description: the file}
-            400: {$ref: '#/components/responses/400'}
-        """
-        fmt = request.args.get("format", "xlsx")
-        if fmt not in exporting.FORMATS:
-            return self.error_response(CrmError(_l("Unknown export format.")))
-        args = dict(kwargs.get("rison", {}))
-        try:
-            conditions, args["filters"] = custom_query.split_rison(self._custom_defs(), args.get("filters", []))
-            joined = self._handle_filters_args(args)
-        except CrmError as error:
-            return self.error_response(error)
-        except FABException as error:
-            return self.response_400(message=str(error))
-        return exporting.export_response(self.spec, joined, fmt, self.datamodel, custom=conditions)
 
 
 SPEC_BY_MODEL: dict[type, ModuleSpec] = {}

@@ -129,13 +129,13 @@ SPECS = [
         keyword_columns=("company_name", "contact_name", "mobile"), phone_columns=("mobile",),
         order_columns=("id", "company_name", "created_at", "last_followup_at"),
         choices={"status": "customer_status", "level": "customer_level", "source": "customer_source"},
-        related=("contact", "followup", "opportunity", "contract"),
+        related=("contact", "followup", "opportunity", "contract", "invoice"),
         actions=(TRANSFER, RELEASE, ADD_TO_GROUP,
                  # the pool's claim and assign also answer at /api/v1/customer/claim and /assign
                  ActionSpec(**{**CLAIM.__dict__, "screen": False, "module": "pool"}),
                  ActionSpec(**{**ASSIGN.__dict__, "screen": False, "module": "pool"})),
         after_save=_customer_saved,
-        request_filter=_customer_group_filter,
+        request_filter=_customer_group_filter, pool_records=False,  # the pool has its own screen
         custom_fields="customer",
     ),
     ModuleSpec(
@@ -191,7 +191,7 @@ SPECS = [
     ),
     ModuleSpec(
         key="invoice", model=Invoice, label=_l("Invoices"), icon="fa-ticket",
-        list_columns=("number", "contract", "amount", "issued_on", "status", "owner"),
+        list_columns=("number", "contract", "customer", "amount", "issued_on", "status", "owner"),
         form_columns=("contract", "number", "amount", "issued_on", "status", "note"),
         filter_columns=("contract", "status", "owner", "issued_on"), keyword_columns=("number",),
         order_columns=("id", "number", "amount", "issued_on"), choices={"status": "invoice_status"},

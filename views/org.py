@@ -5,7 +5,6 @@ from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import action, expose, has_access
 from flask_appbuilder.api import expose as api_expose, protect, safe
 from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget, Select2Widget
-from flask_appbuilder.models.sqla.filters import FilterEqual, FilterNotEqual
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -20,7 +19,7 @@ from app import organisation as org
 from app.permissions import ORGANISATION, ORGANISATION_ACTIONS
 from app.errors import CrmError
 from app.extensions import db
-from models.org import GENDER_CHOICES, STATE_LABELS, AccountState, Department, Employee
+from models.org import GENDER_CHOICES, AccountState, Department, Employee
 from views.base import CrmModelRestApi, ServiceModelView, attach_error
 
 ORG_PERMISSION = ORGANISATION

@@ -1,8 +1,8 @@
 """设置: option lists (客户状态, 客户级别, ...) and the public-pool rules."""
 from __future__ import annotations
 
-from flask import flash, redirect, url_for
-from flask_appbuilder import SimpleFormView, expose, has_access
+from flask import flash
+from flask_appbuilder import SimpleFormView
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _

@@ -28,7 +28,7 @@ def crm_owner_history(customer_id):
     except (TypeError, ValueError):
         return []
     visible = db.session.scalar(select(Customer.id).where(
-        Customer.id == customer_id, scopes.visible_to(Customer, g.user) | Customer.owner_id.is_(None)))
+        Customer.id == customer_id, scopes.reachable(Customer, g.user)))
     if visible is None:
         return []
     return list(db.session.scalars(select(OwnerHistory).where(OwnerHistory.customer_id == customer_id)

@@ -251,6 +251,7 @@ def upgrade():
     op.create_table('invoice',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('customer_id', sa.Integer(), nullable=False),
     sa.Column('number', sa.String(length=64), nullable=False),
     sa.Column('amount', sa.Numeric(precision=14, scale=2), nullable=False),
     sa.Column('issued_on', sa.Date(), nullable=True),
@@ -263,6 +264,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(), server_default=sa.func.now(), nullable=False),
     sa.Column('updated_at', sa.DateTime(), server_default=sa.func.now(), nullable=False),
     sa.ForeignKeyConstraint(['contract_id'], ['contract.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['customer_id'], ['customer.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['created_by_id'], ['ab_user.id'], ),
     sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
     sa.ForeignKeyConstraint(['owner_id'], ['ab_user.id'], ),
@@ -273,6 +275,7 @@ def upgrade():
     )
     with op.batch_alter_table('invoice', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invoice_contract_id'), ['contract_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_invoice_customer_id'), ['customer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoice_department_id'), ['department_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoice_owner_id'), ['owner_id'], unique=False)
 
@@ -285,6 +288,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_invoice_owner_id'))
         batch_op.drop_index(batch_op.f('ix_invoice_department_id'))
         batch_op.drop_index(batch_op.f('ix_invoice_contract_id'))
+        batch_op.drop_index(batch_op.f('ix_invoice_customer_id'))
 
     op.drop_table('invoice')
     with op.batch_alter_table('contract', schema=None) as batch_op:

@@ -108,7 +108,8 @@ def test_transfer_moves_contacts_opportunities_contracts_and_invoices():
                         owner_id=seller.id)
     db.session.add(contract)
     db.session.flush()
-    db.session.add(Invoice(contract_id=contract.id, number="FP-1", amount=100, owner_id=seller.id))
+    db.session.add(Invoice(contract_id=contract.id, customer_id=item.id, number="FP-1", amount=100,
+                           owner_id=seller.id))
     db.session.commit()
     customers.transfer([item.id], heir.id, boss)
     db.session.expire_all()

@@ -40,8 +40,8 @@ def _records(owner, tag, mobile):
                         owner_id=owner.id, department_id=owner.department_id)
     db.session.add_all([contract, followup])
     db.session.flush()
-    invoice = Invoice(contract_id=contract.id, number=f"FP-{tag}", amount=100, owner_id=owner.id,
-                      department_id=owner.department_id)
+    invoice = Invoice(contract_id=contract.id, customer_id=customer.id, number=f"FP-{tag}", amount=100,
+                      owner_id=owner.id, department_id=owner.department_id)
     db.session.add(invoice)
     db.session.commit()
     return {"customer": customer.id, "contact": contact.id, "opportunity": opportunity.id, "contract": contract.id,
