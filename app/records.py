@@ -146,6 +146,15 @@ def _flush(obj) -> None:
         raise CrmError(_l("This record conflicts with an existing one (a unique value is already used)."))
 
 
+def _check_and_save(obj, after) -> None:
+    with db.session.no_autoflush:
+        _check_required(obj)
+        _check_unique(obj)
+    _flush(obj)
+    if after is not None:
+        after(obj)
+
+
 def create_record(model, data: dict[str, Any], user: Optional[Employee], after=None):
     """`after(obj)` runs inside the same transaction (custom fields, owner history, ...)."""
     data = dict(data)
@@ -161,11 +170,7 @@ def create_record(model, data: dict[str, Any], user: Optional[Employee], after=N
                 _follow_parent(obj)
             if hasattr(obj, "created_by_id") and user is not None:
                 obj.created_by_id = obj.updated_by_id = user.id
-            _check_required(obj)
-            _check_unique(obj)
-        _flush(obj)
-        if after is not None:
-            after(obj)
+        _check_and_save(obj, after)
     return obj
 
 
@@ -179,11 +184,7 @@ def update_record(obj, data: dict[str, Any], user: Optional[Employee], after=Non
                 _follow_parent(obj)
             if hasattr(obj, "updated_by_id") and user is not None:
                 obj.updated_by_id = user.id
-            _check_required(obj)
-            _check_unique(obj)
-        _flush(obj)
-        if after is not None:
-            after(obj)
+        _check_and_save(obj, after)
     return obj
 
 

@@ -7,8 +7,10 @@ from flask_appbuilder import ModelView
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from marshmallow import ValidationError
 
-from app.errors import CrmError
+from app.errors import CrmError, NotFound
 from app.extensions import db
 
 
@@ -109,6 +111,36 @@ class ServiceModelView(ModelView):
 
 class CrmModelRestApi(ModelRestApi):
     """ModelRestApi whose domain errors become 4xx JSON with a translated `message`."""
+
+    def json_body(self) -> dict:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise CrmError(_l("The request body must be a JSON object."))
+        return body
+
+    def load_body(self, schema, body=None) -> dict:
+        """The JSON body checked by a marshmallow schema; a wrong one is a CrmError naming the field."""
+        body = self.json_body() if body is None else body
+        try:
+            return schema.load(body)
+        except ValidationError as err:
+            field_name = next(iter(err.messages), None) if isinstance(err.messages, dict) else None
+            raise CrmError(_l("Invalid input: %(e)s", e=err.messages), field=field_name)
+
+    def _answer(self, fn):
+        """Run a write; a refusal rolls everything back and answers 4xx JSON."""
+        try:
+            return fn()
+        except CrmError as error:
+            db.session.rollback()
+            return self.error_response(error)
+
+    def _existing(self, pk):
+        """The record within the caller's reach (the API's base filters), or 404."""
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            raise NotFound(_l("This record does not exist."))
+        return item
 
     def error_response(self, error: CrmError):
         body = {"message": str(error.message)}

@@ -8,7 +8,7 @@ from flask_appbuilder.api import protect, rison, safe
 from flask_appbuilder.exceptions import FABException
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, fields as ma
+from marshmallow import Schema, fields as ma
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, inspect
 
 from app import exporting
@@ -156,15 +156,8 @@ class GeneratedApi(FieldPermissionApiHooks, CustomFieldApiHooks, CrmModelRestApi
 
     def _load(self, schema):
         """The body -> (built-in fields checked by the schema, raw cf_<key> values checked by custom_fields)."""
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise CrmError(_l("The request body must be a JSON object."))
-        body, custom = custom_values.split(body)
-        try:
-            data = schema.load(body)
-        except ValidationError as err:
-            field_name = next(iter(err.messages), None) if isinstance(err.messages, dict) else None
-            raise CrmError(_l("Invalid input: %(e)s", e=err.messages), field=field_name)
+        body, custom = custom_values.split(self.json_body())
+        data = self.load_body(schema, body)
         self.check_field_permissions(data, creating=schema is self.add_model_schema)
         return data, custom
 
@@ -173,13 +166,6 @@ class GeneratedApi(FieldPermissionApiHooks, CustomFieldApiHooks, CrmModelRestApi
         if self.spec.custom_fields:
             result.update(self.custom_json([item.id])[item.id])
         return result
-
-    def _answer(self, fn):
-        try:
-            return fn()
-        except CrmError as error:
-            db.session.rollback()
-            return self.error_response(error)
 
     def post_headless(self):
         def run():

@@ -304,31 +304,14 @@ class DepartmentPutSchema(Schema):
 class ServiceRestApi(CrmModelRestApi):
     """Writes go through the organisation services; reads are FAB's."""
 
-    def _load(self, schema):
-        from marshmallow import ValidationError
-
-        if not request.is_json or not isinstance(request.json, dict):
-            raise CrmError(_l("The request body must be a JSON object."))
-        try:
-            return schema.load(request.json)
-        except ValidationError as err:
-            raise CrmError(_l("Invalid input: %(e)s", e=err.messages))
-
-    def _answer(self, fn, status=200):
-        try:
-            return fn()
-        except CrmError as error:
-            db.session.rollback()
-            return self.error_response(error)
-
     def _show(self, item, status=200):
         return self.response(status, id=item.id, result=self.show_model_schema.dump(item))
 
     def post_headless(self):
-        return self._answer(lambda: self._show(self.create(self._load(self.add_model_schema)), 201))
+        return self._answer(lambda: self._show(self.create(self.load_body(self.add_model_schema)), 201))
 
     def put_headless(self, pk):
-        return self._answer(lambda: self._show(self.update(self._existing(pk), self._load(self.edit_model_schema))))
+        return self._answer(lambda: self._show(self.update(self._existing(pk), self.load_body(self.edit_model_schema))))
 
     def delete_headless(self, pk):
         def run():
@@ -337,11 +320,6 @@ class ServiceRestApi(CrmModelRestApi):
 
         return self._answer(run)
 
-    def _existing(self, pk):
-        item = self.datamodel.get(pk, self._base_filters)
-        if item is None:
-            raise org.NotFound(_l("This record does not exist."))
-        return item
 
 
 class DepartmentApi(ServiceRestApi):
@@ -510,7 +488,7 @@ class EmployeeApi(ServiceRestApi):
             404: {$ref: '#/components/responses/404'}
         """
         return self._state_action(
-            pk, lambda e: org.resign_employees([e.id], self._load(HandoverSchema())["handover_to"], acting=g.user)
+            pk, lambda e: org.resign_employees([e.id], self.load_body(HandoverSchema())["handover_to"], acting=g.user)
         )
 
     @api_expose("/<int:pk>/reset_password", methods=["POST"])
@@ -532,7 +510,7 @@ class EmployeeApi(ServiceRestApi):
             400: {$ref: '#/components/responses/400'}
             404: {$ref: '#/components/responses/404'}
         """
-        return self._state_action(pk, lambda e: org.reset_password(e.id, self._load(PasswordSchema())["password"]))
+        return self._state_action(pk, lambda e: org.reset_password(e.id, self.load_body(PasswordSchema())["password"]))
 
     @api_expose("/<int:pk>/reset_login", methods=["POST"])
     @protect()
@@ -554,7 +532,7 @@ class EmployeeApi(ServiceRestApi):
             404: {$ref: '#/components/responses/404'}
         """
         def run(employee):
-            data = self._load(LoginSchema())
+            data = self.load_body(LoginSchema())
             org.reset_login(employee.id, data["mobile"], data["password"])
 
         return self._state_action(pk, run)

@@ -6,11 +6,10 @@ from flask import request
 from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from app import roles as role_service
-from app.errors import CrmError, NotFound
-from app.extensions import db
+from app.errors import NotFound
 from app.permissions import ADMIN_ROLE, ANALYSIS, BUILTIN_ROLES, MODULES, ROLE_KINDS, ROLES, ROLES_ACTIONS
 from models.roles import DATA_SCOPES, FIELD_ACCESS, RoleProfile
 from views.base import CrmModelRestApi
@@ -100,23 +99,6 @@ class RoleApi(CrmModelRestApi):
                            "kind": _l("An employee holds at most one role of each type.")}
     openapi_spec_component_schemas = (RoleMatrixSchema, RoleCopySchema)
 
-    def _body(self, schema: Schema) -> dict:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise CrmError(_l("The request body must be a JSON object."))
-        try:
-            return schema.load(body)
-        except ValidationError as err:
-            field_name = next(iter(err.messages), None) if isinstance(err.messages, dict) else None
-            raise CrmError(_l("Invalid input: %(e)s", e=err.messages), field=field_name)
-
-    def _answer(self, fn):
-        try:
-            return fn()
-        except CrmError as error:
-            db.session.rollback()
-            return self.error_response(error)
-
     def _show(self, role, status=200):
         profile = role_service.profile_of(role)
         return self.response(status, id=role.id, result=self.show_model_schema.dump(profile))
@@ -128,7 +110,7 @@ class RoleApi(CrmModelRestApi):
 
     def post_headless(self):
         def run():
-            data = self._body(self.add_model_schema)
+            data = self.load_body(self.add_model_schema)
             return self._show(role_service.create_role(data["name"], data["kind"]), 201)
 
         return self._answer(run)
@@ -136,7 +118,7 @@ class RoleApi(CrmModelRestApi):
     def put_headless(self, pk):
         def run():
             role = self._existing(pk)
-            data = self._body(self.edit_model_schema)
+            data = self.load_body(self.edit_model_schema)
             return self._show(role_service.update_role(role.id, name=data.get("name"), kind=data.get("kind")))
 
         return self._answer(run)
@@ -223,7 +205,7 @@ class RoleApi(CrmModelRestApi):
         """
         def run():
             source = self._existing(pk)
-            data = self._body(RoleCopySchema()) if request.get_data() else {}
+            data = self.load_body(RoleCopySchema()) if request.get_data() else {}
             name = data.get("name") or role_service.copy_name(source)
             return self._show(role_service.copy_role(source.id, name), 201)
 
