@@ -71,6 +71,10 @@ def rows(spec, filters, columns=None, custom=(), access=None) -> tuple[list[str]
     formatters = [_masking if name in masked else formatter for name, formatter in zip(columns, formatters)]
     module = getattr(spec, "custom_fields", None)
     defs = definitions(module) if module else []
+    if access:
+        defs = [d for d in defs if fieldperms.access_for(spec.module, d.name, access) != fieldperms.HIDDEN]
+    custom_masked = [bool(access) and fieldperms.access_for(spec.module, d.name, access) == fieldperms.MASKED
+                     for d in defs]
     query = db.session.query(*expressions, spec.model.id).select_from(spec.model)
     for target, relationship in joins:
         query = query.outerjoin(relationship)
@@ -84,7 +88,7 @@ def rows(spec, filters, columns=None, custom=(), access=None) -> tuple[list[str]
         for row in io.with_values(module, defs, query, BATCH) if defs else query:
             built_in, extra = row[:len(formatters)], row[len(formatters):] if defs else ()
             yield tuple(_cell(value, formatter) for value, formatter in zip(built_in, formatters)) + \
-                tuple(_cell(value, None) for value in extra)
+                tuple(_cell(value, _masking if mask else None) for value, mask in zip(extra, custom_masked))
 
     return headers + io.headers(defs), generate()
 

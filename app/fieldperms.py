@@ -64,16 +64,38 @@ def _shape(model: type) -> tuple[tuple[str, ...], dict[str, str]]:
     return tuple(fields), aliases
 
 
+# the custom-field module of each model (the pool shows the customers' custom fields)
+CUSTOM_FIELD_MODULES = {Customer: "customer", Contact: "contact", Product: "product", Contract: "contract",
+                        Invoice: "invoice"}
+
+
+def custom_definitions(module: str) -> list:
+    """The module's custom fields as they are now (read each call: an admin may add one at any time)."""
+    from custom_fields import definitions
+
+    custom_module = CUSTOM_FIELD_MODULES.get(MODULE_MODELS.get(module))
+    return definitions(custom_module, include_hidden=True) if custom_module else []
+
+
 def module_fields(module: str) -> list[str]:
-    """The fields a role may restrict in `module` (relationships by name: status, owner, customer)."""
+    """The fields a role may restrict in `module` (relationships by name: status, owner, customer;
+    custom fields as cf_<key>)."""
     model = MODULE_MODELS.get(module)
-    return list(_shape(model)[0]) if model is not None else []
+    if model is None:
+        return []
+    return list(_shape(model)[0]) + [d.name for d in custom_definitions(module)]
+
+
+def custom_field_labels(module: str) -> dict[str, str]:
+    return {d.name: d.label for d in custom_definitions(module)}
 
 
 def maskable_fields(module: str) -> set[str]:
-    """Only mobile numbers can be masked."""
+    """Only mobile numbers can be masked (a custom field of the 手机 type too)."""
     model = MODULE_MODELS.get(module)
-    return set(getattr(model, "mobile_fields", ())) if model is not None else set()
+    if model is None:
+        return set()
+    return set(getattr(model, "mobile_fields", ())) | {d.name for d in custom_definitions(module) if d.type == "mobile"}
 
 
 def field_of(module: str, column: str) -> str:

@@ -54,7 +54,9 @@ class FieldPermissionScreenHooks:
         access = current_access(self.spec)
         if not access:
             return formatters
-        masked = masked_columns(self.spec, list(self._static_list_columns) + list(self._static_show_columns), access)
+        custom = [d.name for d in self._custom_defs()] if self.spec.custom_fields else []
+        masked = masked_columns(self.spec, list(self._static_list_columns) + list(self._static_show_columns) + custom,
+                                access)
         if not masked:
             return formatters
         return {**formatters, **{column: fieldperms.mask_value for column in masked}}
@@ -65,11 +67,25 @@ class FieldPermissionScreenHooks:
 
     def limit_form(self, form, creating: bool) -> None:
         """Take out of the submitted form what the employee may not fill in, so it is neither shown
-        nor validated nor saved."""
-        static = self._static_add_columns if creating else self._static_edit_columns
+        nor validated nor saved (custom fields included)."""
+        static = list(self._static_add_columns if creating else self._static_edit_columns)
         allowed = set(self.add_columns if creating else self.edit_columns)
+        access = current_access(self.spec)
+        if access:
+            custom = [n for n in getattr(form, "custom_field_names", []) if n in form]
+            allowed |= set(fieldperms.writable_columns(self.spec.module, custom, access, creating=creating))
+            static += custom
         for name in [n for n in static if n not in allowed and n in form]:
             del form[name]
+
+    def _custom_defs(self):
+        """The module's custom fields the employee may see (hidden ones are left out of lists, details
+        and filters)."""
+        defs = super()._custom_defs()
+        access = current_access(self.spec)
+        if not access:
+            return defs
+        return [d for d in defs if fieldperms.access_for(self.spec.module, d.name, access) != fieldperms.HIDDEN]
 
 
 class FieldPermissionApiHooks:
@@ -84,6 +100,13 @@ class FieldPermissionApiHooks:
         access = current_access(self.spec)
         if access and isinstance(data.get("result"), list):
             data["result"] = fieldperms.apply_to_rows(self.spec.module, data["result"], access)
+
+    def _custom_defs(self):
+        defs = super()._custom_defs()
+        access = current_access(self.spec)
+        if not access:
+            return defs
+        return [d for d in defs if fieldperms.access_for(self.spec.module, d.name, access) != fieldperms.HIDDEN]
 
     def check_field_permissions(self, data, creating: bool) -> None:
         """Refuse (403, the field named) a write to a field the employee may not fill in."""

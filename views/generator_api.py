@@ -158,7 +158,7 @@ class GeneratedApi(FieldPermissionApiHooks, CustomFieldApiHooks, CrmModelRestApi
         """The body -> (built-in fields checked by the schema, raw cf_<key> values checked by custom_fields)."""
         body, custom = custom_values.split(self.json_body())
         data = self.load_body(schema, body)
-        self.check_field_permissions(data, creating=schema is self.add_model_schema)
+        self.check_field_permissions({**data, **custom}, creating=schema is self.add_model_schema)
         return data, custom
 
     def _dump(self, item) -> dict:

@@ -61,7 +61,8 @@ def _module_fields(module: str) -> list[tuple[str, str, bool]]:
     ordered = list(dict.fromkeys(list(spec.form_columns) + list(spec.list_columns) + list(spec.show_columns or ())
                                  + known))
     maskable = fieldperms.maskable_fields(module)
-    return [(f, str(spec.labels.get(f, f)), f in maskable) for f in ordered if f in known]
+    labels = {**spec.labels, **fieldperms.custom_field_labels(module)}
+    return [(f, str(labels.get(f, f)), f in maskable) for f in ordered if f in known]
 
 
 def _matrix_columns() -> list[str]:

@@ -21,7 +21,7 @@ def test_mask_mobile_keeps_the_first_three_and_last_four(raw, masked):
     assert fp.mask_mobile(raw) == masked
 
 
-def test_a_modules_fields_and_what_can_be_masked():
+def test_a_modules_fields_and_what_can_be_masked(ctx):
     fields = fp.module_fields("customer")
     assert {"company_name", "mobile", "status", "owner", "address"} <= set(fields)
     assert not {"id", "status_id", "owner_id", "created_at", "contacts"} & set(fields)

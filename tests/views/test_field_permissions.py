@@ -84,3 +84,34 @@ def test_a_pool_customer_is_out_of_reach_without_the_pool_right_even_with_scope_
     headers = bearer(client, login, f.PASSWORD)
     response = client.post("/api/v1/contact/", json={"customer": pooled_id, "name": "挂到公海客户"}, headers=headers)
     assert response.status_code == 404 and response.get_json()["field"] == "customer"
+
+
+def test_custom_fields_follow_the_field_rules_too(client, app, admin_headers):
+    """A 手机 custom field masked and a 单行文本 one hidden: the role screen offers them, and the API,
+    the list and the export apply them."""
+    for label, kind in (("备用手机", "mobile"), ("内部备注", "text")):
+        created = client.post("/api/v1/custom_field/", json={"module": "customer", "label": label, "type": kind},
+                              headers=admin_headers)
+        assert created.status_code == 201, created.get_json()
+    keys = {row["label"]: "cf_" + row["key"] for row in
+            client.get("/api/v1/custom_field/", headers=admin_headers).get_json()["result"]}
+    phone, note = keys["备用手机"], keys["内部备注"]
+    with app.app_context():
+        role = role_service.copy_role(app.appbuilder.sm.find_role("销售主管").id, "自定义受限")
+        role_service.write_matrix(role.id, {"fields": {"customer": {phone: "masked", note: "hidden"}}})
+        person = f.employee("自定义受限员工", role=role.name)
+        item = f.customer(person, "自定义公司", "13811112222")
+        login, pk = person.username, item.id
+        db.session.remove()
+    assert client.put(f"/api/v1/customer/{pk}", json={phone: "13912345678", note: "机密"},
+                      headers=admin_headers).status_code == 200
+    headers = bearer(client, login, f.PASSWORD)
+    row = client.get(f"/api/v1/customer/{pk}", headers=headers).get_json()["result"]
+    assert row[phone] == "139****5678" and note not in row
+    refused = client.put(f"/api/v1/customer/{pk}", json={note: "改"}, headers=headers)
+    assert refused.status_code == 403 and refused.get_json()["field"] == note
+    text = client.get("/api/v1/customer/export?format=csv", headers=headers).data.decode("utf-8")
+    assert "139****5678" in text and "机密" not in text and "内部备注" not in text
+    web_login(client, login, f.PASSWORD)
+    listed = client.get("/customer/list/").get_data(as_text=True)
+    assert "13912345678" not in listed and "机密" not in listed
