@@ -70,6 +70,7 @@ EVERYONE = [
     ("can_resetmypassword", "ProfileView"),
     ("can_this_form_get", "ResetMyPasswordView"),
     ("can_this_form_post", "ResetMyPasswordView"),
+    ("can_get", "MenuApi"),  # the menu API (what the navbar shows, for apps)
 ]
 
 

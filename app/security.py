@@ -25,9 +25,8 @@ class ProfileView(UserDBModelView):
 
     route_base = "/profile"
     base_permissions = ["can_userinfo", "can_resetmypassword"]
-    user_show_fieldsets = [
-        (_l("Employee"), {"fields": ["first_name", "username", "mobile", "department", "manager", "roles"]}),
-    ]
+    show_columns = ["first_name", "username", "mobile", "department", "manager", "roles"]
+    show_fieldsets = user_show_fieldsets = [(_l("Employee"), {"fields": show_columns})]
     label_columns = {
         "first_name": _l("Name"),
         "username": _l("Login"),

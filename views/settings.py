@@ -7,7 +7,7 @@ from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
+from flask_appbuilder.forms import DynamicForm
 from wtforms import IntegerField, SelectField
 from wtforms.validators import InputRequired, NumberRange
 
@@ -54,7 +54,7 @@ class ChoiceView(ServiceModelView):
         choice_service.delete_choice(item.id)
 
 
-class PoolRulesForm(FlaskForm):
+class PoolRulesForm(DynamicForm):
     daily_claim_limit = IntegerField(_l("Daily claim limit per employee"), validators=[InputRequired(), NumberRange(0)],
                                      widget=BS3TextFieldWidget(), description=_l("0 = no limit"))
     reclaim_cooldown_days = IntegerField(_l("Days before an ex-owner may claim a customer again"),
