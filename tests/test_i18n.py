@@ -24,3 +24,13 @@ def test_api_errors_are_chinese_by_default(client, admin_headers):
 def test_every_message_has_a_chinese_translation():
     result = subprocess.run([sys.executable, "tools/i18n.py", "check"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+def test_api_info_speaks_the_users_language_and_never_shows_the_catalog_header(client, admin_headers):
+    for resource in ("customer", "department", "employee", "contact"):
+        info = client.get(f"/api/v1/{resource}/_info", headers=admin_headers).get_json()
+        for column in info["add_columns"]:
+            assert "Project-Id-Version" not in column["description"], (resource, column)
+            assert "Project-Id-Version" not in column["label"], (resource, column)
+    department = client.get("/api/v1/department/_info", headers=admin_headers).get_json()
+    assert {c["name"]: c["label"] for c in department["add_columns"]}["parent"] == "上级部门"

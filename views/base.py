@@ -148,6 +148,15 @@ class CrmModelRestApi(ModelRestApi):
             body["field"] = error.field
         return self.response(error.status, **body)
 
+    def _get_field_info(self, field, filter_rel_field, page=None, page_size=None):
+        """FAB passes a missing label or description to gettext, and gettext("") is the catalog's
+        header: answer "" for those instead."""
+        info = super()._get_field_info(field, filter_rel_field, page=page, page_size=page_size)
+        for key, declared in (("label", self.label_columns), ("description", self.description_columns)):
+            if not declared.get(field.name):
+                info[key] = "" if key == "description" else field.name
+        return info
+
     def pre_get_list(self, data):
         from views.datamodel import CrmInterface
 

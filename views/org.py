@@ -332,6 +332,9 @@ class DepartmentApi(ServiceRestApi):
     list_columns = show_columns = ["id", "name", "parent_id", "path", "sort_order"]
     add_columns = ["name", "parent", "sort_order"]
     edit_columns = ["name", "parent", "sort_order"]
+    label_columns = {"id": "ID", "name": _l("Department name"), "parent": _l("Parent department"),
+                     "parent_id": _l("Parent department"), "path": _l("Path"), "sort_order": _l("Order")}
+    description_columns = {"parent": _l("Department id of the parent; empty for a top-level department")}
     add_model_schema = DepartmentPostSchema()
     edit_model_schema = DepartmentPutSchema()
     order_columns = ["id", "name", "path", "sort_order"]

@@ -112,3 +112,27 @@ def test_a_huge_list_counts_up_to_the_cap(client, data, admin_headers, monkeypat
     assert "1+" in page.split('id="crm-record-count"')[1][:200]
     listed = client.get("/api/v1/customer/", headers=admin_headers).get_json()
     assert listed["count"] == 2 and listed["count_capped"] is True
+
+
+def test_a_contact_is_added_with_the_customer_picker_within_reach(client, data):
+    web_login(client, data["seller_login"], f.PASSWORD)
+    found = client.get("/contact/lookup/customer/?q=甲").get_json()["results"]
+    assert [r["text"] for r in found] == ["甲公司"]
+    response = client.post("/contact/add", data={"customer": str(data["a"]), "name": "王经理",
+                                                 "mobile": "13911113333"}, follow_redirects=True)
+    assert response.status_code == 200
+    with client.application.app_context():
+        from models.crm import Contact
+
+        contact = db.session.query(Contact).filter_by(name="王经理").one()
+        assert contact.customer_id == data["a"] and contact.owner_id == data["seller"]
+    with client.application.app_context():
+        other = f.customer(f.employee("别人2"), "别人的公司", "13711110009")
+        other_id = other.id
+        db.session.remove()
+    assert client.get("/contact/lookup/customer/?q=别人").get_json()["results"] == []
+    client.post("/contact/add", data={"customer": str(other_id), "name": "偷挂", "mobile": ""})
+    with client.application.app_context():
+        from models.crm import Contact
+
+        assert db.session.query(Contact).filter_by(name="偷挂").count() == 0
