@@ -8,6 +8,7 @@ from app.extensions import db
 from custom_fields import definitions, query, service, values
 from models.org import Employee
 from models.sales import Product
+from views.datamodel import CrmInterface
 from tests import factories as f
 
 
@@ -17,21 +18,24 @@ def view_for(app, key):
 
 @pytest.fixture
 def world(app):
-    """Customers of the admin, of a salesperson and in the pool, with 城市 and 员工人数 values."""
+    """Customers of the admin, of a salesperson and in the pool, with 城市, 员工人数 and 标签 values."""
     with app.test_request_context("/customer/list/"):
         admin, seller = f.admin(), f.employee("小王")
         city = service.create_field("customer", {"label": "城市", "type": "select", "options": ["杭州", "上海"],
                                                  "filterable": True})
         staff = service.create_field("customer", {"label": "员工人数", "type": "integer", "filterable": True})
+        tags = service.create_field("customer", {"label": "标签", "type": "multiselect", "options": ["重点", "老客户"],
+                                                 "filterable": True})
         hangzhou = city.options[0].id
-        rows = [("甲", admin, "杭州", 30), ("乙", admin, "杭州", 10), ("丙", admin, "上海", 20), ("丁", admin, None, None),
-                ("戊", seller, "杭州", 40), ("己", None, "杭州", 5), ("庚", None, "杭州", None), ("辛", admin, None, 25)]
-        for name, owner, town, count in rows:
+        rows = [("甲", admin, "杭州", 30, "重点"), ("乙", admin, "杭州", 10, "重点、老客户"), ("丙", admin, "上海", 20, None),
+                ("丁", admin, None, None, "重点"), ("戊", seller, "杭州", 40, "老客户、重点"), ("己", None, "杭州", 5, "重点"),
+                ("庚", None, "杭州", None, "老客户"), ("辛", admin, None, 25, "重点")]
+        for name, owner, town, count, chosen in rows:
             customer = f.customer(owner, name)
-            values.save_record("customer", customer.id, {f"cf_{city.key}": town, f"cf_{staff.key}": count},
-                               creating=False)
+            values.save_record("customer", customer.id, {f"cf_{city.key}": town, f"cf_{staff.key}": count,
+                                                         f"cf_{tags.key}": chosen}, creating=False)
         db.session.commit()
-        ids = dict(seller=seller.id, hangzhou=hangzhou)
+        ids = dict(seller=seller.id, hangzhou=hangzhou, key_account=tags.options[0].id)
         db.session.remove()
     return ids
 
@@ -80,6 +84,51 @@ def test_sorting_lists_values_in_order_then_the_empty_ones_across_pages(app, wor
     _total, filtered = listing(app, "customer", admin, {"城市": {"eq": world["hangzhou"]}}, sort="员工人数",
                                direction="asc")
     assert filtered == ["乙", "甲", "戊"]
+
+
+def unscoped_count(app, bounds, cap):
+    """The count with nothing on the record side: the value index alone."""
+    with app.test_request_context("/customer/list/"):
+        g.user = f.admin()
+        defs = {d.label: d for d in definitions("customer")}
+        conditions = [query.condition(defs[label], given) for label, given in bounds.items()]
+        return query.count(view_for(app, "customer").datamodel.obj, "customer", None, conditions, cap)
+
+
+@pytest.mark.parametrize("probe_above", [5000, 0])
+def test_a_capped_count_is_exact_up_to_the_cap_and_over_it_above(app, world, monkeypatch, probe_above):
+    """Like the lists' own counts: exact while it is at most the cap, some number over the cap above it
+    (the screen shows "10,000+"), never a wrong number; the page is the same whatever the cap."""
+    monkeypatch.setattr(query, "PROBE_ABOVE", probe_above)
+    admin = admin_id(app)
+    filters = {"select": {"城市": {"eq": world["hangzhou"]}}, "multiselect": {"标签": {"has": world["key_account"]}},
+               "range": {"员工人数": {"gte": 10, "lte": 30}}}
+    expected = {  # (screen, user, filter): (exact count, page); the admin's customer list leaves out the pool
+        ("customer", admin, "select"): (3, ["戊", "乙", "甲"]),
+        ("customer", admin, "multiselect"): (5, ["辛", "戊", "丁", "乙", "甲"]),
+        ("customer", admin, "range"): (4, ["辛", "丙", "乙", "甲"]),
+        ("pool", admin, "select"): (2, ["庚", "己"]),
+        ("pool", admin, "multiselect"): (1, ["己"]),
+        ("pool", admin, "range"): (0, []),
+        ("customer", world["seller"], "select"): (1, ["戊"]),
+        ("customer", world["seller"], "multiselect"): (1, ["戊"]),
+        ("customer", world["seller"], "range"): (0, []),
+    }
+    unscoped = {"select": 5, "multiselect": 6, "range": 4}  # no record-side filter: every customer
+    for (key, user, name), (exact, names) in expected.items():
+        assert listing(app, key, user, filters[name]) == (exact, names)  # the real cap, 10,000
+    for name, exact in unscoped.items():
+        assert unscoped_count(app, filters[name], CrmInterface.count_cap) == exact
+        assert unscoped_count(app, filters[name], None) == exact
+    for cap in range(1, 7):
+        monkeypatch.setattr(CrmInterface, "count_cap", cap)
+        for (key, user, name), (exact, names) in expected.items():
+            total, shown = listing(app, key, user, filters[name])
+            assert shown == names, (cap, key, name)
+            assert total == exact if exact <= cap else total > cap, (cap, key, name, total)
+        for name, exact in unscoped.items():
+            total = unscoped_count(app, filters[name], cap)
+            assert total == exact if exact <= cap else total > cap, (cap, name, total)
 
 
 def test_a_module_without_record_side_filters_counts_on_the_value_index(app, ctx):
