@@ -28,14 +28,20 @@ def _instance_dir() -> Path:
 @crm.command("init")
 def init_command() -> None:
     """Upgrade the schema, sync permissions and built-in roles, make sure `admin` exists."""
+    password = prepare_database(os.environ.get("CRM_ADMIN_PASSWORD"))
+    if password:
+        click.echo(f"Created the administrator: login admin, password {password}")
+
+
+def prepare_database(admin_password: str | None = None) -> str | None:
+    """What `crm init` does (also for the tests and benchmarks): upgrade the schema, sync permissions
+    and built-in roles, seed the option lists, make sure `admin` exists. Returns a password it set."""
     from flask_migrate import upgrade
 
     upgrade()
     sync_security()
     seed_choices()
-    password = ensure_admin(os.environ.get("CRM_ADMIN_PASSWORD"))
-    if password:
-        click.echo(f"Created the administrator: login admin, password {password}")
+    return ensure_admin(admin_password)
 
 
 def sync_security() -> None:

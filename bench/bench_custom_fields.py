@@ -74,21 +74,17 @@ VALUE_COLUMNS = ("id", "record_id", "field_id", "value_text", "value_long", "val
 
 
 def seed(url: str, customers: int) -> None:
-    from flask_migrate import upgrade
     from sqlalchemy import func, select
 
     from app import organisation as org
-    from app.cli import ensure_admin, seed_choices, sync_security
+    from app.cli import prepare_database
     from app.extensions import db
     from custom_fields import definitions, service
     from models.crm import Customer
 
     app = _app(url)
     with app.app_context():
-        upgrade()
-        sync_security()
-        seed_choices()
-        ensure_admin("bench-admin-1")
+        prepare_database("bench-admin-1")
         if db.session.scalar(select(func.count()).select_from(Customer)):
             print("customers already present; nothing seeded")
             return

@@ -23,22 +23,18 @@ BATCH = 20_000
 
 
 def seed(customers: int, employees: int, pool_share: float, seed_value: int = 7) -> dict:
-    from flask_migrate import upgrade
     from sqlalchemy import func, select, text
 
     from app import create_app
     from app import organisation as org
-    from app.cli import ensure_admin, seed_choices, sync_security
+    from app.cli import prepare_database
     from app.extensions import db
     from models.choices import Choice
     from models.crm import Customer
 
     app = create_app()
     with app.app_context():
-        upgrade()
-        sync_security()
-        seed_choices()
-        ensure_admin("bench-admin-1")
+        prepare_database("bench-admin-1")
         if db.session.scalar(select(func.count()).select_from(Customer)):
             print("customers already present; nothing seeded")
             return {}

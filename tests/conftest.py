@@ -52,16 +52,11 @@ def app():
     engine.dispose()
 
     from app import create_app
-    from app.cli import ensure_admin, seed_choices, sync_security
+    from app.cli import prepare_database
 
     application = create_app(TestConfig)
     with application.app_context():
-        from flask_migrate import upgrade
-
-        upgrade()
-        sync_security()
-        seed_choices()
-        ensure_admin(ADMIN_PASSWORD)
+        prepare_database(ADMIN_PASSWORD)
     yield application
 
 
