@@ -16,7 +16,11 @@ $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(VENV)/.installed
+# the compiled Chinese catalog is built from messages.po, never committed
+app/translations/zh/LC_MESSAGES/messages.mo: app/translations/zh/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/python tools/i18n.py compile
+
+install: $(VENV)/.installed app/translations/zh/LC_MESSAGES/messages.mo
 
 run: install
 	$(FLASK) crm init

@@ -15,11 +15,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from app.errors import CrmError, NotFound, unit_of_work
+from app.phone import normalise_mobile  # noqa: F401  (re-exported for older imports)
 from app.extensions import db
 from models.mixins import utcnow
 from models.org import AccountState, Department, Employee
 
-MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 MIN_PASSWORD_LENGTH = 6
 
 signals = Namespace()
@@ -29,18 +29,6 @@ employee_resigned = signals.signal("employee-resigned")
 
 
 # ---------------------------------------------------------------- validation helpers
-
-def normalise_mobile(raw: Optional[str]) -> str:
-    """Accept '138 0013 8000', '+86 13800138000', '138-0013-8000'; return 11 digits or refuse."""
-    digits = re.sub(r"[\s\-()]", "", raw or "")
-    if digits.startswith("+86"):
-        digits = digits[3:]
-    elif digits.startswith("0086"):
-        digits = digits[4:]
-    if not MOBILE_RE.match(digits):
-        raise CrmError(_l("Please enter an 11-digit mainland mobile number."), field="mobile")
-    return digits
-
 
 def check_password(password: Optional[str]) -> str:
     if not password or len(password) < MIN_PASSWORD_LENGTH:

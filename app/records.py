@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from app import scopes
 from app.errors import CrmError, NotFound, unit_of_work
 from app.extensions import db
-from app.organisation import normalise_mobile
+from app.phone import normalise_mobile
 from models.mixins import OwnedMixin
 from models.org import Employee
 

@@ -48,7 +48,7 @@ class MobileType(FieldType):
 
     def parse(self, definition, raw):
         from app.errors import CrmError
-        from app.organisation import normalise_mobile
+        from app.phone import normalise_mobile
 
         try:
             return normalise_mobile(super().parse(definition, raw))

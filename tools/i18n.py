@@ -3,6 +3,7 @@
     python tools/i18n.py extract   # refresh messages.pot and merge new msgids into zh/messages.po
     python tools/i18n.py compile   # messages.po -> messages.mo
     python tools/i18n.py check     # fail if a msgid in the code has no Chinese translation
+    python tools/i18n.py translate < pairs.tsv   # extract, then set 'msgid<TAB>译文' lines, then compile
 """
 from __future__ import annotations
 
@@ -73,11 +74,31 @@ def missing() -> list[str]:
     return gaps
 
 
+def translate(pairs: str) -> None:
+    """Set the Chinese text of msgids given as 'msgid<TAB>译文' lines (a msgid not in the code is refused)."""
+    catalog = load_po()
+    for line in pairs.splitlines():
+        if not line.strip():
+            continue
+        msgid, _, text = line.partition("\t")
+        entry = catalog.get(msgid)
+        if entry is None or not text:
+            raise SystemExit(f"not in the code, or no translation given: {msgid!r}")
+        entry.string = text
+        entry.flags.discard("fuzzy")
+    with PO.open("wb") as handle:
+        write_po(handle, catalog, no_location=True, sort_output=True, ignore_obsolete=True)
+
+
 def main(argv: list[str]) -> int:
     command = argv[1] if len(argv) > 1 else "check"
     if command == "extract":
         extract()
     elif command == "compile":
+        compile_mo()
+    elif command == "translate":
+        extract()
+        translate(sys.stdin.read())
         compile_mo()
     elif command == "check":
         gaps = missing()
