@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, or_, select, update
 from app import scopes
 from app.errors import CrmError, NotFound, unit_of_work
 from app.extensions import db
+from app.locking import write_lock
 from app.organisation import employee_resigned
 from models.crm import Contact, Customer, OwnerHistory, PoolRules
 from models.mixins import utcnow
@@ -41,8 +42,10 @@ def _ids(ids: Sequence) -> list[int]:
 
 
 def _load(ids: list[int], where) -> list[Customer]:
-    """All of `ids` matching `where`, locked for the change; any other id is refused (404, no partial change)."""
-    query = select(Customer).where(Customer.id.in_(ids), where).with_for_update(of=Customer)
+    """All of `ids` matching `where`, locked for the change (in id order; PostgreSQL re-checks `where` once a
+    concurrent change commits); any other id is refused (404, no partial change)."""
+    query = (select(Customer).where(Customer.id.in_(ids), where).order_by(Customer.id)
+             .with_for_update(of=Customer, key_share=True).execution_options(populate_existing=True))
     customers = list(db.session.scalars(query))
     if len(customers) != len(ids):
         raise NotFound(_l("Some of the selected customers do not exist or are out of your reach."))
@@ -99,6 +102,7 @@ def claim(ids: Sequence, user: Employee) -> list[Customer]:
     """领取: take customers from the pool, within the daily limit, the ex-owner cool-down and the holding limit."""
     ids = _ids(ids)
     with unit_of_work():
+        write_lock(Employee, [user.id])  # the employee's quota: their claims run one at a time
         rules = pool_rules()
         customers = _load(ids, Customer.owner_id.is_(None))
         if rules.daily_claim_limit:
@@ -126,6 +130,7 @@ def assign(ids: Sequence, owner_id, user: Employee) -> list[Customer]:
     ids = _ids(ids)
     with unit_of_work():
         owner = _employee(owner_id)
+        write_lock(Employee, [owner.id])  # the new owner's holding limit
         if not scopes.can_own(user, owner.id):
             raise CrmError(_l("You cannot give records to this employee."), field="owner")
         customers = _load(ids, Customer.owner_id.is_(None))
@@ -141,6 +146,7 @@ def release(ids: Sequence, reason: Optional[str], user: Employee) -> list[Custom
     if not reason:
         raise CrmError(_l("Please give a reason for returning the customers to the pool."), field="reason")
     with unit_of_work():
+        write_lock()
         customers = _load(ids, and_(Customer.owner_id.isnot(None), scopes.visible_to(Customer, user)))
         _move(customers, None, "release", user, reason[:255])
     return customers
@@ -152,6 +158,7 @@ def transfer(ids: Sequence, owner_id, user: Employee) -> list[Customer]:
     ids = _ids(ids)
     with unit_of_work():
         owner = _employee(owner_id)
+        write_lock(Employee, [owner.id])
         if not scopes.can_own(user, owner.id):
             raise CrmError(_l("You cannot give records to this employee."), field="owner")
         customers = _load(ids, and_(Customer.owner_id.isnot(None), scopes.visible_to(Customer, user)))
@@ -172,7 +179,8 @@ def record_creation(customer: Customer, user: Optional[Employee], action: str = 
 @employee_resigned.connect
 def _hand_over_on_resign(employee: Employee, handover_to: Optional[Employee] = None, **_):
     """办理离职 moves the leaver's customers to the chosen employee or to the pool (same transaction)."""
-    customers = list(db.session.scalars(select(Customer).where(Customer.owner_id == employee.id)))
+    customers = list(db.session.scalars(select(Customer).where(Customer.owner_id == employee.id)
+                                        .order_by(Customer.id).with_for_update(of=Customer, key_share=True)))
     _move(customers, handover_to, "resign", None, reason=str(_l("Resigned")) if handover_to is None else None)
     # what they followed up stays theirs; records that follow no customer (none today) would go here
 
@@ -180,6 +188,7 @@ def _hand_over_on_resign(employee: Employee, handover_to: Optional[Employee] = N
 def auto_release(now: Optional[dt.datetime] = None) -> int:
     """公海规则: return customers without a follow-up for N days. Safe to run twice: the second run finds none."""
     with unit_of_work():
+        write_lock()
         days = pool_rules().auto_release_days
         if not days:
             return 0
@@ -189,8 +198,9 @@ def auto_release(now: Optional[dt.datetime] = None) -> int:
                                                                             Customer.created_at) < cutoff))
         moved = 0
         while True:
-            batch = list(db.session.scalars(select(Customer).where(Customer.owner_id.isnot(None), stale)
-                                            .order_by(Customer.id).limit(1000)))
+            batch = list(db.session.scalars(
+                select(Customer).where(Customer.owner_id.isnot(None), stale).order_by(Customer.id).limit(1000)
+                .with_for_update(of=Customer, key_share=True).execution_options(populate_existing=True)))
             if not batch:
                 break
             _move(batch, None, "auto_release", None,

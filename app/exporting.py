@@ -85,7 +85,9 @@ def rows(spec, filters, columns=None, custom=(), access=None) -> tuple[list[str]
     query = query.order_by(spec.model.id).yield_per(BATCH)
 
     def generate():
-        for row in io.with_values(module, defs, query, BATCH) if defs else query:
+        # bound when the rows are read: a streamed export reads them after the view's session is closed
+        bound = query.with_session(db.session())
+        for row in io.with_values(module, defs, bound, BATCH) if defs else bound:
             built_in, extra = row[:len(formatters)], row[len(formatters):] if defs else ()
             yield tuple(_cell(value, formatter) for value, formatter in zip(built_in, formatters)) + \
                 tuple(_cell(value, _masking if mask else None) for value, mask in zip(extra, custom_masked))
@@ -118,11 +120,22 @@ def _filename(spec, fmt: str) -> str:
 def export_response(spec, filters, fmt: str, datamodel=None, custom=(), access=None) -> Response:
     headers, data = rows(spec, filters, custom=custom, access=access)
     if fmt == "csv":
-        return Response(stream_with_context(_csv_stream(headers, data)), mimetype="text/csv; charset=utf-8",
+        return Response(stream_with_context(_owning_connection(_csv_stream(headers, data))), mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{_filename(spec, "csv")}"'})
     handle = write_xlsx(headers, data)
     return send_file(handle, as_attachment=True, download_name=_filename(spec, "xlsx"),
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _owning_connection(chunks: Iterator[str]) -> Iterator[str]:
+    """A streamed body runs after the view's teardown closed the request's session. It reads through the
+    session of the context stream_with_context pushes again, and gives that connection back when the body
+    is done, fails, or is closed early (the client went away). Reading through the view's closed session
+    instead would silently reopen it and keep its connection forever."""
+    try:
+        yield from chunks
+    finally:
+        db.session.remove()
 
 
 def _csv_stream(headers, data: Iterable[tuple]) -> Iterator[str]:

@@ -52,7 +52,9 @@ class CrmSecurityManager(SecurityManager):
 
     def create_login_manager(self, app):
         lm = super().create_login_manager(app)
-        user_logged_in.connect(_stamp_session, app)
+        # no sender: FAB passes its current_app proxy here, and flask-login sends with the real app object,
+        # so a receiver tied to the proxy never ran and no session was ever stamped
+        user_logged_in.connect(_stamp_session)
         return lm
 
     def create_jwt_manager(self, app):
