@@ -14,10 +14,10 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
+from app import sessions
 from app.errors import CrmError, NotFound, unit_of_work
 from app.phone import normalise_mobile  # noqa: F401  (re-exported for older imports)
 from app.extensions import db
-from models.mixins import utcnow
 from models.org import AccountState, Department, Employee
 
 MIN_PASSWORD_LENGTH = 6
@@ -257,7 +257,7 @@ def _set_state(employee: Employee, state: AccountState, end_sessions: bool) -> N
     employee.state = state.value
     employee.active = state is AccountState.ACTIVE
     if end_sessions:
-        employee.auth_epoch = utcnow()
+        sessions.end_all(employee)
 
 
 def _employees(ids: Sequence) -> list[Employee]:
@@ -321,7 +321,7 @@ def reset_password(employee_id, password: str) -> Employee:
     with unit_of_work():
         employee = get_employee(employee_id)
         employee.password = hash_password(password)
-        employee.auth_epoch = utcnow()
+        sessions.end_all(employee)
     return employee
 
 
@@ -337,5 +337,5 @@ def reset_login(employee_id, mobile: str, password: str) -> Employee:
         employee.username = mobile
         employee.mobile = mobile
         employee.password = hash_password(password)
-        employee.auth_epoch = utcnow()
+        sessions.end_all(employee)
     return employee

@@ -10,12 +10,13 @@ from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import lazy_gettext as _l
-from flask_login import user_logged_in
+from flask_login import user_logged_in, user_logged_out
 from sqlalchemy import select
 
+from app import sessions
+from app.sessions import SESSION_AUTH_AT
 from models.org import Employee
 
-SESSION_AUTH_AT = "_crm_auth_at"
 TOKEN_AUTH_AT = "crm_auth_at"
 
 
@@ -24,6 +25,7 @@ class ProfileView(UserDBModelView):
     employees are managed in 设置 → 组织架构."""
 
     route_base = "/profile"
+    show_template = "crm/profile.html"  # with the 修改密码 button
     base_permissions = ["can_userinfo", "can_resetmypassword"]
     show_columns = ["first_name", "username", "mobile", "department", "manager", "roles"]
     show_fieldsets = user_show_fieldsets = [(_l("Employee"), {"fields": show_columns})]
@@ -46,6 +48,12 @@ def _issued_before_epoch(user: Employee, issued_at: float | None) -> bool:
     return issued_at < user.auth_epoch.replace(tzinfo=dt.timezone.utc).timestamp()
 
 
+def _change_password_view():
+    from views.profile import ChangePasswordView
+
+    return ChangePasswordView
+
+
 class CrmSecurityManager(SecurityManager):
     user_model = Employee
     userdbmodelview = ProfileView
@@ -54,17 +62,29 @@ class CrmSecurityManager(SecurityManager):
         lm = super().create_login_manager(app)
         # no sender: FAB passes its current_app proxy here, and flask-login sends with the real app object,
         # so a receiver tied to the proxy never ran and no session was ever stamped
-        user_logged_in.connect(_stamp_session)
+        user_logged_in.connect(_session_started)
+        user_logged_out.connect(_session_ended)
         return lm
 
     def create_jwt_manager(self, app):
         jwt_manager = super().create_jwt_manager(app)
         jwt_manager.additional_claims_loader(lambda identity: {TOKEN_AUTH_AT: time.time()})
+        # refresh tokens too: /security/refresh would otherwise mint a fresh token from a voided one
+        jwt_manager.token_in_blocklist_loader(self._token_revoked)
         return jwt_manager
+
+    def _token_revoked(self, _jwt_header, jwt_data) -> bool:
+        try:
+            user = self.get_user_by_id(int(jwt_data["sub"]))
+        except (KeyError, TypeError, ValueError):
+            return True
+        return user is None or not user.is_active or _issued_before_epoch(user, jwt_data.get(TOKEN_AUTH_AT))
 
     def load_user(self, pk):
         user = super().load_user(pk)
-        if user is not None and _issued_before_epoch(user, session.get(SESSION_AUTH_AT)):
+        if user is None or _issued_before_epoch(user, session.get(SESSION_AUTH_AT)):
+            return None
+        if not sessions.is_live(user.id):  # logged out, or ended by a password change or an administrator
             return None
         return user
 
@@ -134,14 +154,18 @@ class CrmSecurityManager(SecurityManager):
         self.appbuilder.add_api(self.security_api)
         self.auth_view = self.authdbview()
         self.appbuilder.add_view_no_menu(self.auth_view)
-        self.appbuilder.add_view_no_menu(self.resetmypasswordview())
+        self.appbuilder.add_view_no_menu(_change_password_view()())
         self.user_view = self.appbuilder.add_view_no_menu(self.userdbmodelview)
         if self.is_auth_limited:
             self.limiter.limit(self.auth_rate_limit, methods=["POST"])(self.auth_view.blueprint)
 
 
-def _stamp_session(sender, user, **extra):
-    session[SESSION_AUTH_AT] = time.time()
+def _session_started(sender, user, **extra):
+    sessions.start(user)
+
+
+def _session_ended(sender, user=None, **extra):
+    sessions.end_current()
 
 
 def current_app_sm() -> CrmSecurityManager:

@@ -13,6 +13,7 @@ def register(appbuilder) -> None:
     from views.custom_fields_api import CustomFieldApi
     from views.modules import SPECS
     from views.org import DepartmentApi, DepartmentView, EmployeeApi, EmployeeView
+    from views.profile import MeApi
     from views.roles import RoleView
     from views.roles_api import RoleApi
     from views.settings import ChoiceView, PoolRulesView
@@ -46,4 +47,5 @@ def register(appbuilder) -> None:
     appbuilder.add_api(EmployeeApi)
     appbuilder.add_api(CustomFieldApi)
     appbuilder.add_api(RoleApi)
+    appbuilder.add_api(MeApi)
     register_template_helpers(appbuilder)
