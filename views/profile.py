@@ -29,7 +29,8 @@ class ChangePasswordForm(DynamicForm):
     password = PasswordField(_l("New password"), validators=[DataRequired()], widget=BS3PasswordFieldWidget(),
                              description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
     conf_password = PasswordField(_l("Confirm the new password"), widget=BS3PasswordFieldWidget(),
-                                  validators=[EqualTo("password", message=_l("The two passwords do not match."))])
+                                  validators=[DataRequired(), EqualTo("password",
+                                                                      message=_l("The two passwords do not match."))])
 
 
 class ChangePasswordView(SimpleFormView):
