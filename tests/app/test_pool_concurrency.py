@@ -129,3 +129,15 @@ def test_claim_assign_transfer_and_release_of_one_customer_racing_keep_one_consi
     for action, count in successes.items():
         assert len([r for r in rows if r.action == action]) == count
     assert db.session.get(Customer, target).owner_id == rows[-1].to_owner_id
+
+
+def test_parallel_assigns_to_one_employee_respect_the_holding_limit(ctx, live_url):
+    _rules(max_owned=2)
+    seller = f.employee("被分配的")
+    pooled = [f.customer(None).id for _ in range(12)]
+    admin = token(live_url, "admin", ADMIN_PASSWORD)
+    answers = _parallel([(live_url, "POST", "/api/v1/pool/assign", {"ids": [pk], "owner": seller.id}, admin)
+                         for pk in pooled])
+    assert [s for s, _ in answers].count(200) == 2, answers
+    assert all(status in (200, 400) for status, _ in answers), answers
+    assert len(_history(pooled, "assign")) == 2
