@@ -120,7 +120,8 @@ def _filename(spec, fmt: str) -> str:
 def export_response(spec, filters, fmt: str, datamodel=None, custom=(), access=None) -> Response:
     headers, data = rows(spec, filters, custom=custom, access=access)
     if fmt == "csv":
-        return Response(stream_with_context(_owning_connection(_csv_stream(headers, data))), mimetype="text/csv; charset=utf-8",
+        return Response(stream_with_context(_owning_connection(_csv_stream(headers, data))),
+                        mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{_filename(spec, "csv")}"'})
     handle = write_xlsx(headers, data)
     return send_file(handle, as_attachment=True, download_name=_filename(spec, "xlsx"),

@@ -1,10 +1,12 @@
 """Check-then-write as one step under concurrency (pool limits, claims, releases).
 
 PostgreSQL: the rows that guard a rule are locked with SELECT … FOR NO KEY UPDATE, always in id order.
-(NO KEY: a plain FOR UPDATE also blocks the key-share locks that foreign-key checks take, e.g. an owner
-history row naming the employee, and two changes then deadlock.) SQLite has no row locks: the transaction takes the database's
-write lock up front (BEGIN IMMEDIATE), before it reads what it checks, so writers run one after another
-(and wait busy_timeout for each other instead of failing)."""
+(NO KEY: a plain FOR UPDATE also blocks the key-share locks that foreign-key checks take, e.g. an
+owner history row naming the employee, and two changes then deadlock.)
+
+SQLite has no row locks: the transaction takes the database's write lock up front (BEGIN IMMEDIATE),
+before it reads what it checks, so writers run one after another (and wait busy_timeout for each other
+instead of failing)."""
 from __future__ import annotations
 
 from typing import Iterable

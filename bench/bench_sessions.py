@@ -9,8 +9,8 @@ file, and the PostgreSQL database given by --pg-url (its public schema is droppe
 data you keep). Seeded: a salesperson, 1,000 of their customers, 40 customers in the pool. It times
 - screen:  GET /customer/list/ as the salesperson logged in through the form (the server-side session check
            included), median and p90 of --runs requests;
-- export:  120 CSV exports in a row by the administrator (GET /api/v1/customer/export?format=csv, 1,000 rows each) on a server
-           whose pool is 5 + 10 connections; all must answer 200, median and p90;
+- export:  120 CSV exports in a row by the administrator (GET /api/v1/customer/export?format=csv,
+           1,000 rows each) on a server whose pool is 5 + 10 connections; all must answer 200, median and p90;
 - claim:   20 parallel POST /api/v1/pool/claim under a daily limit of 3: wall time of the burst, p90 of a
            request, and how many got through (must be 3);
 - password: POST /api/v1/me/password (scrypt off: pbkdf2:sha256:1000, as the tests), median.
