@@ -130,6 +130,9 @@ class CustomFieldsView(BaseView):
     def _save(self, form, run):
         data = {name: form[name].data for name in FIELD_PROPERTIES}
         data["options"] = _options_from_form()
+        kind = TYPES.get(data.get("type") or "")
+        if kind is not None and not kind.filter_ops:
+            data["filterable"] = False  # the box is hidden for types that cannot filter (多行文本)
         try:
             return run(data)
         except CrmError as error:
