@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import g
 from flask_appbuilder.fieldwidgets import DatePickerWidget, DateTimePickerWidget, Select2Widget
 from flask_appbuilder.fields import QuerySelectField
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, DateTime, inspect
 from wtforms import DateField, DateTimeField
@@ -93,3 +94,9 @@ def search_fields(spec) -> dict:
                                         get_label=get_label, allow_blank=True, blank_text=_l("Please choose"),
                                         widget=Select2Widget())
     return fields
+
+
+def keyword_placeholder(spec) -> str:
+    """The search box says what it searches: the module's keyword columns (a group list has no phone)."""
+    labels = [str(spec.labels.get(column, column)) for column in spec.keyword_columns]
+    return _("Search by %(fields)s", fields=_(", ").join(labels)) if labels else ""

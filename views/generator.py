@@ -257,10 +257,12 @@ def form_fields(spec: ModuleSpec) -> dict:
             # a new record belongs to whoever adds it unless they pick someone in their scope; no blank
             # choice: the pool is reached only by 退回公海
             extra[name] = QuerySelectField(label, query_func=_owner_query(), get_pk_func=lambda o: o.id,
-                                           allow_blank=False, default=_current_user,
+                                           allow_blank=False, default=_current_user, validators=[DataRequired()],
                                            get_label="first_name", widget=Select2Widget())
         else:
-            extra[name] = RecordSelectField(label, model=target,
+            # a link the record cannot be without (a follow-up's 客户) is required: the form marks it with *
+            required = all(not column.nullable for column in rel.local_columns)
+            extra[name] = RecordSelectField(label, validators=[DataRequired()] if required else [], model=target,
                                             lookup_url=_lookup_url(spec.key, name))
     return extra
 
@@ -556,6 +558,7 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
         kwargs.setdefault("spec", self.spec)
         kwargs.setdefault("keyword_arg", self._keyword_arg())
         kwargs.setdefault("keyword_value", request.args.get(self._keyword_arg(), ""))
+        kwargs.setdefault("keyword_placeholder", filter_ui.keyword_placeholder(self.spec))
         return super().render_template(template, **kwargs)
 
     def _keyword_arg(self):

@@ -130,6 +130,7 @@ class EmployeeView(ServiceModelView):
     method_permission_name = ORG_METHODS
     base_permissions = ORG_BASE_PERMISSIONS
     list_title = _l("Employees")
+    list_template = "org/employee_list.html"  # FAB's list with a legend of the state dots
     add_title = _l("New employee")
     edit_title = _l("Edit employee")
     show_title = _l("Employee")
@@ -192,7 +193,14 @@ class EmployeeView(ServiceModelView):
     # -- the manual's account actions, on one employee or on several ticked at once
 
     def _back(self):
-        return redirect(self.get_redirect())
+        """Back to the employee list the action was started from (its filters and page), never the home page."""
+        from urllib.parse import urlsplit
+
+        target = url_for(".list")
+        referrer = urlsplit(request.referrer or "")
+        if referrer.netloc == request.host and referrer.path == target:
+            target = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+        return redirect(target)
 
     def _run(self, fn, *args, **kwargs):
         try:
@@ -265,7 +273,11 @@ class EmployeeView(ServiceModelView):
             org.resign_employees([e.id for e in employees], _id(form.handover_to.data), acting=g.user)
             return _("%(n)d employee(s) resigned.", n=len(employees))
 
-        return self._account_form(ResignForm(), _("Resign"), submit)
+        form = ResignForm()
+        leaving = [e.id for e in self._selected()]
+        # never the leavers themselves, nor a disabled, not-activated or resigned account
+        form.handover_to.query_func = lambda: _active_employees().filter(Employee.id.notin_(leaving or [0]))
+        return self._account_form(form, _("Resign"), submit)
 
     @expose("/reset-password/", methods=["GET", "POST"])
     @has_access

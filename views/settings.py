@@ -1,7 +1,7 @@
 """设置: option lists (客户状态, 客户级别, ...) and the public-pool rules."""
 from __future__ import annotations
 
-from flask import flash
+from flask import flash, redirect, url_for
 from flask_appbuilder import SimpleFormView
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -86,3 +86,4 @@ class PoolRulesView(SimpleFormView):
             for name in ("daily_claim_limit", "reclaim_cooldown_days", "max_owned", "auto_release_days"):
                 setattr(rules, name, form[name].data)
         flash(_("The public pool rules have been saved."), "success")
+        return redirect(url_for(".this_form_get"))  # stay on the rules page (FAB's default is the home page)
