@@ -20,7 +20,7 @@ from app.permissions import ORGANISATION, ORGANISATION_ACTIONS
 from app.errors import CrmError
 from app.extensions import db
 from models.org import GENDER_CHOICES, AccountState, Department, Employee
-from views.base import CrmModelRestApi, ServiceModelView, attach_error
+from views.base import CrmModelRestApi, ServiceModelView, attach_error, format_time
 
 ORG_PERMISSION = ORGANISATION
 # the four org screens share one resource; each declares all of its actions so that syncing one
@@ -79,6 +79,7 @@ class DepartmentView(ServiceModelView):
     list_columns = ["tree_label", "member_count", "sort_order"]
     add_columns = edit_columns = ["name", "parent", "sort_order"]
     show_columns = ["name", "parent", "sort_order", "created_at"]
+    formatters_columns = {"created_at": format_time}
     search_columns = ["name"]
     base_order = ("path", "asc")
     page_size = 100
@@ -150,6 +151,7 @@ class EmployeeView(ServiceModelView):
         "manager_name": _l("Direct manager"), "state": _l("Account state"), "state_badge": _l("Account state"),
         "last_login": _l("Last login"), "created_on": _l("Created at"),
     }
+    formatters_columns = {"last_login": format_time, "created_on": format_time}  # no microseconds on screen
     description_columns = {
         "mobile": _l("The employee logs in with this mobile number."),
         "password": _l("The initial login password (at least 6 characters)."),

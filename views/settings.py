@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_appbuilder.forms import DynamicForm
 from wtforms import IntegerField, SelectField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 from app import choices as choice_service
 from app.customers import pool_rules
@@ -40,7 +40,8 @@ class ChoiceView(ServiceModelView):
                      "retired": _l("Retired")}
     description_columns = {"retired": _l("A retired option is no longer offered; records that hold it keep it.")}
     add_form_extra_fields = {
-        "kind": SelectField(_l("List"), choices=[(k, v[0]) for k, v in CHOICE_KINDS.items()], widget=Select2Widget()),
+        "kind": SelectField(_l("List"), choices=[(k, v[0]) for k, v in CHOICE_KINDS.items()], validators=[DataRequired()],
+                            widget=Select2Widget()),
     }
     formatters_columns = {"retired": lambda v: _("Yes") if v else ""}
 

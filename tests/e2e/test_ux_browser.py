@@ -104,3 +104,28 @@ def test_error_page_is_chinese_in_the_layout(demo, new_page):
     screenshot(page, "ux-error-404")
     page.click("#crm-error-back")
     page.wait_for_url("**/customer/list/")
+
+
+def test_filter_panel_reads_in_plain_chinese(demo, new_page):
+    page = new_page()
+    native = _no_native_dialogs(page)
+    login(page, demo, "admin", ADMIN_PASSWORD)
+    page.goto(demo + "/customer/list/")
+    # 操作 with nothing ticked: FAB's alert, in Chinese
+    page.click("button.dropdown-toggle:has-text('操作')")
+    page.locator(".transfer_menu_item").click()
+    expect(page.locator("#modal-alert .modal-text")).to_have_text("请先勾选记录")
+    expect(page.locator("#modal-alert button")).to_have_text("确定")
+    page.locator("#modal-alert button").click()
+    expect(page.locator("#modal-alert")).to_be_hidden()
+    page.locator("a:has-text('搜索')").last.click()
+    for column in ("status", "owner"):
+        page.locator("#filter_form button.dropdown-toggle").click()
+        page.locator(f"#filter_form a.filter[name={column}]").click()
+    operators = page.locator("#filter_form select.filter-op").first.locator("option").all_inner_texts()
+    assert operators == ["等于", "不等于"], operators
+    statuses = page.locator("#filter_form select[name$=_status] option").all_inner_texts()
+    assert statuses == ["请选择", "潜在客户", "意向客户", "成交客户", "流失客户"], statuses
+    expect(page.locator("#filter_form")).not_to_contain_text("__None")
+    screenshot(page, "ux-filter-panel")
+    assert native == []

@@ -192,8 +192,15 @@ def test_times_to_the_second_on_screens_and_csv(app, client, people):
     with app.app_context():
         customer_id = f.customer(db.session.get(Employee, people["boss"][0]), "时刻公司").id
         db.session.remove()
-    _login(client, people, "boss")
-    for url in ("/customer/list/", f"/customer/show/{customer_id}", "/followup/list/", "/employees/list/"):
+    web_login(client)  # 组织架构 is the administrator's
+    with app.app_context():  # a login time, as a real login stamps it
+        import datetime as dt
+
+        db.session.get(Employee, people["boss"][0]).last_login = dt.datetime(2026, 1, 2, 3, 4, 5, 678901)
+        db.session.commit()
+        db.session.remove()
+    for url in ("/customer/list/", f"/customer/show/{customer_id}", "/followup/list/", "/employees/list/",
+                f"/employees/show/{people['boss'][0]}"):
         assert not MICROSECONDS.search(client.get(url).get_data(as_text=True)), url
     csv_text = client.get("/customer/export/?format=csv").get_data(as_text=True)
     assert "时刻公司" in csv_text and not MICROSECONDS.search(csv_text)
@@ -208,6 +215,15 @@ def test_required_fields_are_marked(client, people):
         assert "&#42;" in label or "*" in label, url
     page = client.get("/customer/add").get_data(as_text=True)
     assert "&#42;" in re.search(r'<label for="company_name"[^>]*>(.*?)</label>', page, re.S).group(1)
+
+
+def test_required_fields_are_marked_on_our_own_forms_too(client, people):
+    web_login(client)
+    for url, field in (("/options/add", "kind"), ("/custom-fields/customer/add", "label"),
+                       ("/customer/act/release/?ids=1", "reason"), ("/pool-rules/form", "daily_claim_limit")):
+        page = client.get(url).get_data(as_text=True)
+        label = re.search(rf'<label for="{field}"[^>]*>(.*?)</label>', page, re.S).group(1)
+        assert "&#42;" in label, url
 
 
 def test_group_search_box_says_what_it_searches(client, people):
