@@ -127,5 +127,9 @@ def test_filter_panel_reads_in_plain_chinese(demo, new_page):
     statuses = page.locator("#filter_form select[name$=_status] option").all_inner_texts()
     assert statuses == ["请选择", "潜在客户", "意向客户", "成交客户", "流失客户"], statuses
     expect(page.locator("#filter_form")).not_to_contain_text("__None")
+    page.locator("#filter_form .select2-selection__clear").first.click()  # cleared: a Chinese placeholder
+    page.keyboard.press("Escape")
+    expect(page.locator("#filter_form")).not_to_contain_text("Select a State")
+    expect(page.locator("#filter_form .select2-selection__placeholder").first).to_have_text("请选择")
     screenshot(page, "ux-filter-panel")
     assert native == []
