@@ -28,8 +28,12 @@ def _answer(status: int):
     if request.path.startswith("/api/"):
         return jsonify(message=str(message)), status
     appbuilder = current_app.appbuilder
-    return render_template("crm/error.html", status=status, title=title, message=message,
-                           appbuilder=appbuilder, base_template=appbuilder.base_template), status
+    try:
+        return render_template("crm/error.html", status=status, title=title, message=message,
+                               appbuilder=appbuilder, base_template=appbuilder.base_template), status
+    except Exception:  # the layout needs the database (menus, the user); when that is what failed, plain text
+        log.exception("the error page could not be rendered")
+        return f"{status} {title}: {message}", status, {"Content-Type": "text/plain; charset=utf-8"}
 
 
 def handle_http_error(error: HTTPException):

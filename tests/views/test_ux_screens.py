@@ -155,6 +155,10 @@ def test_too_large_and_server_error(app, client, people, monkeypatch):
     with app.test_request_context("/customer/list/", headers={"Accept-Language": "zh"}):
         body, status = error_pages.handle_exception(RuntimeError("boom"))
         assert status == 500 and "服务器错误" in body
+    with app.test_request_context("/customer/list/"):  # the layout itself failing: still a plain answer
+        monkeypatch.setattr(error_pages, "render_template", lambda *a, **k: 1 / 0)
+        body, status, headers = error_pages.handle_exception(RuntimeError("boom"))
+        assert status == 500 and "服务器错误" in body
     with app.test_request_context("/api/v1/customer/"):
         response, status = error_pages.handle_exception(RuntimeError("boom"))
         assert status == 500 and response.get_json()["message"]
