@@ -32,9 +32,10 @@ def create_app(config_object=None) -> Flask:
 
         register(appbuilder)
         _protect_forms(app)
-    from app import cli
+    from app import cli, error_pages
 
     cli.register(app)
+    error_pages.register(app)
     app.add_url_rule("/health", "health", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
     return app
 

@@ -55,7 +55,14 @@ def sync_security() -> None:
     appbuilder = current_app.appbuilder
     sm = appbuilder.sm
     admin_role = sm.find_role(ADMIN_ROLE) or sm.add_role(ADMIN_ROLE)
-    appbuilder.add_permissions(update_perms=True)
+    # the screens' and APIs' permissions only: no menu_access rows. The navbar is derived from each screen's
+    # view right (app/security.py), and a menu named like a permission resource ("customer", "Settings")
+    # would have its menu_access row "deleted" by every view on that resource, which FAB refuses once a
+    # role holds it: the "Refused to delete permission view" warnings of a second `crm init`.
+    _drop_menu_permissions(sm)
+    for baseview in appbuilder.baseviews:
+        if baseview.base_permissions and baseview.class_permission_name:
+            sm.add_permissions_view(baseview.base_permissions, baseview.class_permission_name)
     # the whole matrix exists even for modules whose screens come later, so roles can be set up now
     for module, (_label, actions) in MODULES.items():
         for action in actions:
@@ -77,6 +84,20 @@ def sync_security() -> None:
                                    analysis=",".join(builtin.analysis)))
     db.session.flush()
     # menus follow the matrix (a module's menu entry with its view right), for every role
+    db.session.commit()
+
+
+def _drop_menu_permissions(sm) -> None:
+    """Remove menu_access rows (from databases made before menus followed the screens' rights)."""
+    from app.extensions import db
+
+    permission = sm.find_permission("menu_access")
+    if permission is None:
+        return
+    for pv in list(db.session.query(sm.permissionview_model).filter_by(permission_id=permission.id)):
+        for role in list(db.session.query(sm.role_model).filter(sm.role_model.permissions.contains(pv))):
+            role.permissions.remove(pv)
+        db.session.delete(pv)
     db.session.commit()
 
 

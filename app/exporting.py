@@ -113,6 +113,15 @@ def _cell(value, formatter):
     return neutralise(value)
 
 
+def _csv_value(value):
+    """A CSV cell as the screen shows it: times to the second (str() of a datetime has microseconds)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return value
+
+
 def _filename(spec, fmt: str) -> str:
     return f"{spec.key}-{dt.date.today():%Y%m%d}.{fmt}"
 
@@ -145,7 +154,7 @@ def _csv_stream(headers, data: Iterable[tuple]) -> Iterator[str]:
     yield codecs.BOM_UTF8.decode("utf-8")  # so Excel opens UTF-8 Chinese text correctly
     writer.writerow(headers)
     for count, row in enumerate(data, 1):
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow([_csv_value(v) for v in row])
         if count % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -37,6 +37,11 @@ class ProfileView(UserDBModelView):
         "manager": _l("Direct manager"),
         "roles": _l("Roles"),
     }
+    # no "None" for an empty value, and the roles as names, not a Python list ("[销售主管]")
+    formatters_columns = {
+        **{name: (lambda value: "" if value is None else value) for name in ("mobile", "department", "manager")},
+        "roles": lambda roles: "、".join(role.name for role in roles or ()),
+    }
 
 
 def _issued_before_epoch(user: Employee, issued_at: float | None) -> bool:

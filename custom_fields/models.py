@@ -57,7 +57,7 @@ class FieldDefinition(Model):
     min_value: Mapped[Optional[decimal.Decimal]] = mapped_column(NUMBER)
     max_value: Mapped[Optional[decimal.Decimal]] = mapped_column(NUMBER)
     list_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    filterable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    filterable: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     hidden: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     sort_order: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

@@ -42,7 +42,11 @@ def create_field(module: str, data: dict[str, Any]) -> FieldDefinition:
     with unit_of_work():
         last = db.session.scalar(select(func.max(FieldDefinition.sort_order)).where(FieldDefinition.module == module))
         row = FieldDefinition(module=module, key="", sort_order=(last or 0) + 1)
-        _apply(row, {"type": "text", **data}, has_values=False)
+        data = {"type": "text", **data}
+        if "filterable" not in data:  # staff expect every field in 自定义字段筛选: on unless asked otherwise
+            kind = TYPES.get(data["type"])
+            data["filterable"] = bool(kind and kind.filter_ops)
+        _apply(row, data, has_values=False)
         db.session.add(row)
         db.session.flush()
         row.key = f"f{row.id}"  # stable, unique in the module, never reused (ids are not)

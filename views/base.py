@@ -14,6 +14,11 @@ from app.errors import CrmError, NotFound
 from app.extensions import db
 
 
+def format_time(value) -> str:
+    """A time as screens show it: to the minute, never Python's str() with microseconds."""
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
 def attach_error(form, error: CrmError) -> None:
     """Show the refusal under its field when the form has it, else as a banner."""
     field = getattr(form, error.field, None) if error.field else None

@@ -29,8 +29,17 @@ def list_context(defs, args) -> dict[str, Any]:
         if not d.filterable:
             continue
         names = custom_query.arg_names(d)
-        panel.append({"label": d.label, "type": d.type, "args": names,
-                      "current": {op: args.get(name, "") for op, name in names.items()},
+        current = {op: args.get(name, "") for op, name in names.items()}
+        for op in ("eq", "has"):  # an option may be given by label in the URL (as in the API): select its id
+            by_label = {o.label: str(o.id) for o in d.options}
+            if current.get(op) in by_label:
+                current[op] = by_label[current[op]]
+        if "gte" in names and current.get("eq") and not current.get("gte") and not current.get("lte"):
+            current["gte"] = current["lte"] = current["eq"]  # the panel shows a range: "= x" is x – x
+        if d.type == "boolean" and current.get("eq"):
+            current["eq"] = {"true": "1", "false": "0", "yes": "1", "no": "0", "是": "1", "否": "0"}.get(
+                current["eq"].strip().lower(), current["eq"])
+        panel.append({"label": d.label, "type": d.type, "args": names, "current": current,
                       "options": [(o.id, o.label + (" " + _("(retired)") if o.retired else "")) for o in d.options]})
     used = {name for item in panel for name in item["args"].values() if args.get(name)}
     return {"filters": panel, "active": sorted(used), "optional_columns": [d.label for d in defs if not d.list_default],

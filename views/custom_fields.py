@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from wtforms import BooleanField, SelectField, StringField
-from wtforms.validators import Length
+from wtforms.validators import DataRequired, Length
 
 from app.errors import CrmError
 from app.permissions import MODULES as PERMISSION_MODULES
@@ -27,7 +27,7 @@ FIELD_PROPERTIES = ("label", "type", "required", "unique", "default", "help_text
 
 
 class FieldForm(FlaskForm):
-    label = StringField(_l("Field name"), validators=[Length(max=64)], widget=BS3TextFieldWidget())
+    label = StringField(_l("Field name"), validators=[DataRequired(), Length(max=64)], widget=BS3TextFieldWidget())
     type = SelectField(_l("Field type"), choices=[(k, t.label) for k, t in TYPES.items()], widget=Select2Widget())
     required = BooleanField(_l("Required"))
     unique = BooleanField(_l("Unique within the module"))
@@ -130,6 +130,9 @@ class CustomFieldsView(BaseView):
     def _save(self, form, run):
         data = {name: form[name].data for name in FIELD_PROPERTIES}
         data["options"] = _options_from_form()
+        kind = TYPES.get(data.get("type") or "")
+        if kind is not None and not kind.filter_ops:
+            data["filterable"] = False  # the box is hidden for types that cannot filter (多行文本)
         try:
             return run(data)
         except CrmError as error:

@@ -74,7 +74,8 @@ class FieldDefinitionPutSchema(Schema):
     min_value = ma.Decimal(allow_none=True, as_string=True)
     max_value = ma.Decimal(allow_none=True, as_string=True)
     list_default = ma.Boolean(metadata={"description": "a list column unless the user hides it"})
-    filterable = ma.Boolean()
+    filterable = ma.Boolean(metadata={"description": "in the list's 自定义字段筛选; on by default for every type "
+                                                     "that can be filtered (not 多行文本)"})
     hidden = ma.Boolean(metadata={"description": "left out of forms, lists, exports and the API; values kept"})
     options = ma.List(ma.Raw(), metadata={"description": _OPTIONS_DOC})
 

@@ -30,6 +30,7 @@ from models.mixins import OwnedMixin
 from models.org import AccountState, Employee
 from views.base import ServiceModelView, attach_error
 from views.custom_field_hooks import CustomFieldScreenHooks
+from views import filter_ui
 from views.datamodel import CrmInterface
 from views.field_permission_hooks import FieldPermissionScreenHooks, current_access
 from views.widgets import RecordSelectField
@@ -227,6 +228,11 @@ def _owner_query():
     return query
 
 
+def _current_user():
+    user = getattr(g, "user", None)
+    return user if user is not None and not user.is_anonymous else None
+
+
 def form_fields(spec: ModuleSpec) -> dict:
     """Replacement fields for relationships: option lists by kind, AJAX pickers for owned records,
     employees in scope for the owner."""
@@ -248,11 +254,15 @@ def form_fields(spec: ModuleSpec) -> dict:
                                            get_pk_func=lambda o: o.id, allow_blank=True,
                                            blank_text=_l("Please choose"), widget=Select2Widget())
         elif target is Employee:
+            # a new record belongs to whoever adds it unless they pick someone in their scope; no blank
+            # choice: the pool is reached only by 退回公海
             extra[name] = QuerySelectField(label, query_func=_owner_query(), get_pk_func=lambda o: o.id,
-                                           allow_blank=True, blank_text=_l("Please choose"),
+                                           allow_blank=False, default=_current_user, validators=[DataRequired()],
                                            get_label="first_name", widget=Select2Widget())
         else:
-            extra[name] = RecordSelectField(label, model=target,
+            # a link the record cannot be without (a follow-up's 客户) is required: the form marks it with *
+            required = all(not column.nullable for column in rel.local_columns)
+            extra[name] = RecordSelectField(label, validators=[DataRequired()] if required else [], model=target,
                                             lookup_url=_lookup_url(spec.key, name))
     return extra
 
@@ -333,6 +343,8 @@ def save(spec: ModuleSpec, item, data: dict, user, custom: Optional[dict] = None
     if spec.service is not None:
         return spec.service.create(data, user) if item is None else spec.service.update(item, data, user)
     created = item is None
+    if created and spec.owned and data.get("owner", ...) in (None, ""):
+        data = {k: v for k, v in data.items() if k != "owner"}  # no owner given: the creator's (never the pool)
     if custom and not spec.custom_fields:
         name = next(iter(custom))
         raise CrmError(_l("Unknown field: %(field)s", field=name), field=name)
@@ -383,6 +395,7 @@ def build_view(spec: ModuleSpec, registry: dict) -> type:
         label_columns=spec.labels,
         base_filters=[["id", make_scope_filter(spec), None]],
         add_form_extra_fields=form_fields(spec),
+        search_form_extra_fields=filter_ui.search_fields(spec),
         edit_form_extra_fields=form_fields(spec),
         formatters_columns=formatters(spec),
         list_template="crm/list.html",
@@ -445,6 +458,7 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
             self._filters.get_search_filters().setdefault(column, []).insert(0, keyword)
             self._filters._all_filters.setdefault(column, []).insert(0, keyword)
             self._keyword_arg_name = f"_flt_0_{column}"
+        filter_ui.relabel_filters(self)
 
     def _user(self):
         return g.user
@@ -544,6 +558,7 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
         kwargs.setdefault("spec", self.spec)
         kwargs.setdefault("keyword_arg", self._keyword_arg())
         kwargs.setdefault("keyword_value", request.args.get(self._keyword_arg(), ""))
+        kwargs.setdefault("keyword_placeholder", filter_ui.keyword_placeholder(self.spec))
         return super().render_template(template, **kwargs)
 
     def _keyword_arg(self):

@@ -20,7 +20,7 @@ from app.permissions import ORGANISATION, ORGANISATION_ACTIONS
 from app.errors import CrmError
 from app.extensions import db
 from models.org import GENDER_CHOICES, AccountState, Department, Employee
-from views.base import CrmModelRestApi, ServiceModelView, attach_error
+from views.base import CrmModelRestApi, ServiceModelView, attach_error, format_time
 
 ORG_PERMISSION = ORGANISATION
 # the four org screens share one resource; each declares all of its actions so that syncing one
@@ -79,6 +79,7 @@ class DepartmentView(ServiceModelView):
     list_columns = ["tree_label", "member_count", "sort_order"]
     add_columns = edit_columns = ["name", "parent", "sort_order"]
     show_columns = ["name", "parent", "sort_order", "created_at"]
+    formatters_columns = {"created_at": format_time}
     search_columns = ["name"]
     base_order = ("path", "asc")
     page_size = 100
@@ -130,6 +131,7 @@ class EmployeeView(ServiceModelView):
     method_permission_name = ORG_METHODS
     base_permissions = ORG_BASE_PERMISSIONS
     list_title = _l("Employees")
+    list_template = "org/employee_list.html"  # FAB's list with a legend of the state dots
     add_title = _l("New employee")
     edit_title = _l("Edit employee")
     show_title = _l("Employee")
@@ -149,6 +151,7 @@ class EmployeeView(ServiceModelView):
         "manager_name": _l("Direct manager"), "state": _l("Account state"), "state_badge": _l("Account state"),
         "last_login": _l("Last login"), "created_on": _l("Created at"),
     }
+    formatters_columns = {"last_login": format_time, "created_on": format_time}  # no microseconds on screen
     description_columns = {
         "mobile": _l("The employee logs in with this mobile number."),
         "password": _l("The initial login password (at least 6 characters)."),
@@ -192,7 +195,14 @@ class EmployeeView(ServiceModelView):
     # -- the manual's account actions, on one employee or on several ticked at once
 
     def _back(self):
-        return redirect(self.get_redirect())
+        """Back to the employee list the action was started from (its filters and page), never the home page."""
+        from urllib.parse import urlsplit
+
+        target = url_for(".list")
+        referrer = urlsplit(request.referrer or "")
+        if referrer.netloc == request.host and referrer.path == target:
+            target = referrer.path + (f"?{referrer.query}" if referrer.query else "")
+        return redirect(target)
 
     def _run(self, fn, *args, **kwargs):
         try:
@@ -265,7 +275,11 @@ class EmployeeView(ServiceModelView):
             org.resign_employees([e.id for e in employees], _id(form.handover_to.data), acting=g.user)
             return _("%(n)d employee(s) resigned.", n=len(employees))
 
-        return self._account_form(ResignForm(), _("Resign"), submit)
+        form = ResignForm()
+        leaving = [e.id for e in self._selected()]
+        # never the leavers themselves, nor a disabled, not-activated or resigned account
+        form.handover_to.query_func = lambda: _active_employees().filter(Employee.id.notin_(leaving or [0]))
+        return self._account_form(form, _("Resign"), submit)
 
     @expose("/reset-password/", methods=["GET", "POST"])
     @has_access

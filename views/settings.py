@@ -1,7 +1,7 @@
 """设置: option lists (客户状态, 客户级别, ...) and the public-pool rules."""
 from __future__ import annotations
 
-from flask import flash
+from flask import flash, redirect, url_for
 from flask_appbuilder import SimpleFormView
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_appbuilder.forms import DynamicForm
 from wtforms import IntegerField, SelectField
-from wtforms.validators import InputRequired, NumberRange
+from wtforms.validators import DataRequired, InputRequired, NumberRange
 
 from app import choices as choice_service
 from app.customers import pool_rules
@@ -40,7 +40,8 @@ class ChoiceView(ServiceModelView):
                      "retired": _l("Retired")}
     description_columns = {"retired": _l("A retired option is no longer offered; records that hold it keep it.")}
     add_form_extra_fields = {
-        "kind": SelectField(_l("List"), choices=[(k, v[0]) for k, v in CHOICE_KINDS.items()], widget=Select2Widget()),
+        "kind": SelectField(_l("List"), choices=[(k, v[0]) for k, v in CHOICE_KINDS.items()], validators=[DataRequired()],
+                            widget=Select2Widget()),
     }
     formatters_columns = {"retired": lambda v: _("Yes") if v else ""}
 
@@ -86,3 +87,4 @@ class PoolRulesView(SimpleFormView):
             for name in ("daily_claim_limit", "reclaim_cooldown_days", "max_owned", "auto_release_days"):
                 setattr(rules, name, form[name].data)
         flash(_("The public pool rules have been saved."), "success")
+        return redirect(url_for(".this_form_get"))  # stay on the rules page (FAB's default is the home page)

@@ -36,5 +36,8 @@ def crm_owner_history(customer_id):
 
 
 def register_template_helpers(appbuilder) -> None:
+    from models.org import AccountState
+
     current_app.jinja_env.globals.update(crm_groups=crm_groups, crm_group_name=crm_group_name,
-                                         crm_owner_history=crm_owner_history)
+                                         crm_owner_history=crm_owner_history,
+                                         account_states=lambda: list(AccountState))

@@ -25,7 +25,7 @@ def data(app):
 def test_search_box_finds_a_customer_by_phone(client, data):
     web_login(client)
     page = client.get("/customer/list/").get_data(as_text=True)
-    assert "名称或手机号" in page
+    assert "按公司名称、联系人、手机号搜索" in page
     import re
 
     arg = re.search(r'name="(_flt_\d+_company_name)"', page).group(1)

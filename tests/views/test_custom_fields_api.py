@@ -162,7 +162,7 @@ def test_filters_and_sorting_on_custom_fields_are_sql_and_combine_with_scope_and
 
 
 def test_a_field_not_marked_filterable_is_no_filter(client, admin_headers):
-    note = define(client, admin_headers, label="备忘", type="text")
+    note = define(client, admin_headers, label="备忘", type="text", filterable=False)  # filterable is the default
     response = client.get("/api/v1/customer/?q=" + prison.dumps(
         {"filters": [{"col": note["name"], "opr": "eq", "value": "x"}]}), headers=admin_headers)
     assert response.status_code == 400 and response.get_json()["field"] == note["name"]
