@@ -48,6 +48,12 @@ def _schema(spec: ModuleSpec, columns, partial: bool, name: str) -> Schema:
     return schema_class()
 
 
+def _keyword_names(spec: ModuleSpec) -> list[str]:
+    """The search box's filter operator: kw_<key>, and for a screen of another module's records (the pool's
+    customers) that module's too (kw_customer), so one search works on both."""
+    return list(dict.fromkeys([f"kw_{spec.key}", f"kw_{spec.model.__tablename__}"]))
+
+
 def build_api(spec: ModuleSpec) -> type:
     module_actions = MODULES[spec.module][1]
     methods = {"get_list": "view", "get": "view", "info": "view", "post": "add", "put": "edit", "delete": "delete",
@@ -84,8 +90,9 @@ def build_api(spec: ModuleSpec) -> type:
         edit_columns=list(edit_columns),
         order_columns=list(spec.order_columns) or ["id"],
         search_columns=list(dict.fromkeys(list(spec.keyword_columns[:1]) + list(spec.filter_columns))),
-        search_filters={spec.keyword_columns[0]: [make_keyword_filter(spec)(spec.keyword_columns[0],
-                                                                             CrmInterface(spec.model))]}
+        search_filters={spec.keyword_columns[0]: [make_keyword_filter(spec, name)(spec.keyword_columns[0],
+                                                                                   CrmInterface(spec.model))
+                                                  for name in _keyword_names(spec)]}
         if spec.keyword_columns else {},
         base_filters=[["id", make_scope_filter(spec), None]],
         base_order=spec.base_order,
@@ -217,6 +224,7 @@ class GeneratedApi(FieldPermissionApiHooks, CustomFieldApiHooks, CrmModelRestApi
             return self.error_response(CrmError(_l("Unknown export format.")))
         args = dict(kwargs.get("rison", {}))
         try:
+            self.refuse_protected_query(args)
             conditions, args["filters"] = custom_query.split_rison(self._custom_defs(), args.get("filters", []))
             joined = self._handle_filters_args(args)
         except CrmError as error:
