@@ -19,6 +19,10 @@ from models.sales import Contract, Invoice, Opportunity
 
 # records that follow their customer to a new owner
 FOLLOWERS = (Contact, Opportunity, Contract, Invoice)
+# what goes into the pool with the customer: the people to call. The money (opportunities, contracts,
+# invoices) stays with its owner and in its owner's data scope; whoever claims the customer does not get
+# it (only such records left without an owner, by a return before this rule, follow the claimer).
+POOL_FOLLOWERS = (Contact,)
 
 
 def pool_rules() -> PoolRules:
@@ -88,8 +92,15 @@ def _move(customers: Iterable[Customer], owner: Optional[Employee], action: str,
         customer.released_at = None if owner else now
         customer.release_reason = None if owner else reason
     values = dict(owner_id=owner.id if owner else None, department_id=owner.department_id if owner else None)
+    from_pool = action in ("claim", "assign")
     for model in FOLLOWERS:
-        db.session.execute(update(model).where(model.customer_id.in_(ids)).values(**values)
+        where = model.customer_id.in_(ids)
+        if model not in POOL_FOLLOWERS:
+            if owner is None:
+                continue
+            if from_pool:
+                where = and_(where, model.owner_id.is_(None))
+        db.session.execute(update(model).where(where).values(**values)
                            .execution_options(synchronize_session=False))
     if history:
         db.session.execute(OwnerHistory.__table__.insert(), history)
