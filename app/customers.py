@@ -53,6 +53,22 @@ def _load(ids: list[int], where) -> list[Customer]:
     return customers
 
 
+def _load_from_pool(ids: list[int], user: Employee) -> list[Customer]:
+    """All of `ids`, in the pool, locked for the change. One that is not in the pool any more, but that the
+    user may see, is a conflict (409, "not in the pool"); one that does not exist or is out of the user's
+    reach is 404, as everywhere (nothing tells whether it exists)."""
+    try:
+        return _load(ids, Customer.owner_id.is_(None))
+    except NotFound:
+        pooled = set(db.session.scalars(select(Customer.id).where(Customer.id.in_(ids), Customer.owner_id.is_(None))))
+        rest = [i for i in ids if i not in pooled]
+        seen = set(db.session.scalars(select(Customer.id).where(Customer.id.in_(rest), Customer.owner_id.isnot(None),
+                                                                 scopes.visible_to(Customer, user))))
+        if len(seen) == len(rest):
+            raise CrmError(_l("The selected customers are not all in the public pool any more."), status=409)
+        raise
+
+
 def _employee(owner_id, field="owner") -> Employee:
     try:
         employee = db.session.get(Employee, int(owner_id))
@@ -111,7 +127,7 @@ def claim(ids: Sequence, user: Employee) -> list[Customer]:
     ids = _ids(ids)
     with unit_of_work():
         rules = pool_rules()
-        customers = _load(ids, Customer.owner_id.is_(None))
+        customers = _load_from_pool(ids, user)
         if rules.daily_claim_limit:
             today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
             claimed = db.session.scalar(select(func.count()).select_from(OwnerHistory).where(
@@ -139,7 +155,7 @@ def assign(ids: Sequence, owner_id, user: Employee) -> list[Customer]:
         owner = _employee(owner_id)
         if not scopes.can_own(user, owner.id):
             raise CrmError(_l("You cannot give records to this employee."), field="owner")
-        customers = _load(ids, Customer.owner_id.is_(None))
+        customers = _load_from_pool(ids, user)
         _check_max_owned(owner, len(customers))
         _move(customers, owner, "assign", user)
     return customers
