@@ -123,6 +123,13 @@ class FieldPermissionScreenHooks:
         return super()._get_list_widget(filters, actions=actions, order_column=order_column,
                                         order_direction=order_direction, **kwargs)
 
+    def _get_search_widget(self, form=None, exclude_cols=None, widgets=None):
+        """"Add filter" offers only the fields the employee may search."""
+        access = current_access(self.spec)
+        protected = [c for c in self.search_columns if not searchable(self.spec, c, access)] if access else []
+        return super()._get_search_widget(form=form, exclude_cols=list(exclude_cols or []) + protected,
+                                          widgets=widgets)
+
     def custom_conditions(self, defs=None, quiet=False):
         defs = self._custom_defs() if defs is None else defs
         access = current_access(self.spec)

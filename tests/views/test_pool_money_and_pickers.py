@@ -175,3 +175,29 @@ def test_a_pool_viewer_without_the_pool_right_sees_no_history(client, app, poole
     from app.pool_history import pool_followups
     with app.app_context():
         assert pool_followups(pooled["customer"], db.session.query(f.Employee).filter_by(username=login).one()) is None
+
+
+def test_the_lists_filter_forms_hold_no_record_out_of_the_scope(client, team, app):
+    """FAB's "Add filter" form used to carry a select of every customer and every employee (anyone's, in
+    the page's JSON); the relationship filters are pickers now, asking /lookup/ within the scope."""
+    import json
+
+    with app.app_context():
+        f.customer(db.session.get(f.Employee, team["outsider"]), "外人的客户")
+        db.session.remove()
+    web_login(client, team["red_login"], f.PASSWORD)
+    for url in ("/contact/list/", "/followup/list/", "/opportunity/list/", "/contract/list/", "/invoice/list/",
+                "/customer/list/"):
+        page = client.get(url).get_data(as_text=True)
+        for secret in ("外人的客户", "外人老张", "主管老赵"):
+            assert secret not in page and json.dumps(secret)[1:-1] not in page, (url, secret)
+    page = client.get("/contact/list/").get_data(as_text=True)
+    assert "crm-record-select" in page and "/contact/lookup/customer/" in page
+    # the filter still works with the id the picker gives
+    with app.app_context():
+        mine = f.customer(db.session.get(f.Employee, team["red"]), "小红自己的客户")
+        db.session.add(Contact(customer_id=mine.id, name="小红的联系人", owner_id=team["red"]))
+        db.session.commit()
+        mine_id = mine.id
+        db.session.remove()
+    assert "小红的联系人" in client.get(f"/contact/list/?_flt_0_customer={mine_id}").get_data(as_text=True)
