@@ -183,6 +183,30 @@ class FieldPermissionApiHooks:
         if order_column and not searchable(self.spec, str(order_column), access):
             raise InvalidOrderByColumnFABException(_("%(field)s cannot be used for sorting.", field=order_column))
 
+    def info_headless(self, **kwargs):
+        """`_info` describes only what the employee may fill in (add: not hidden; edit: editable) and filter
+        on (the search box stays: it searches only what they may search)."""
+        response = super().info_headless(**kwargs)
+        access = current_access(self.spec)
+        if not access or response.status_code != 200:
+            return response
+        payload = response.get_json()
+        module = self.spec.module
+        for key, creating in (("add_columns", True), ("edit_columns", False)):
+            if key in payload:
+                allowed = set(fieldperms.writable_columns(module, [c["name"] for c in payload[key]], access, creating))
+                payload[key] = [c for c in payload[key] if c["name"] in allowed]
+        if "filters" in payload:
+            payload["filters"] = {
+                column: operators if searchable(self.spec, column, access)
+                else [o for o in operators if str(o.get("operator", "")).startswith("kw_")]
+                for column, operators in payload["filters"].items()}
+            payload["filters"] = {column: operators for column, operators in payload["filters"].items() if operators}
+        if "custom_fields" in payload:
+            payload["custom_fields"] = [d for d in payload["custom_fields"] if fieldperms.access_for(
+                module, "cf_" + str(d.get("key", "")), access) != fieldperms.HIDDEN]
+        return self.response(200, **payload)
+
     def get_list_headless(self, **kwargs):
         try:
             self.refuse_protected_query(kwargs.get("rison", {}) or {})

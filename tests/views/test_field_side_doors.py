@@ -251,3 +251,17 @@ def test_a_hidden_or_masked_custom_field_does_not_break_the_forms(client, app, a
     admin_row = fresh.get(f"/api/v1/customer/{ids['secret']}", headers=admin_headers).get_json()["result"]
     assert admin_row[keys["隐藏备注"]] == "机密内容" and admin_row[keys["掩码手机"]] == "13600001234"
     assert admin_row["contact_name"] == "张三改"
+
+
+def test_info_offers_no_hidden_field(client, hidden):
+    headers = bearer(client, hidden["login"], f.PASSWORD)
+    info = client.get("/api/v1/customer/_info", headers=headers).get_json()
+    assert {"company_name", "mobile"}.isdisjoint(c["name"] for c in info["add_columns"] + info["edit_columns"])
+    assert [o["operator"] for o in info["filters"]["company_name"]] == ["kw_customer"]  # the search box only
+
+
+def test_info_offers_a_masked_field_only_for_a_new_record(client, masked):
+    headers = bearer(client, masked["login"], f.PASSWORD)
+    info = client.get("/api/v1/customer/_info", headers=headers).get_json()
+    assert "mobile" in {c["name"] for c in info["add_columns"]}  # a new number may be typed
+    assert "mobile" not in {c["name"] for c in info["edit_columns"]}
