@@ -43,12 +43,13 @@ def _is_keyword(filter_instance) -> bool:
 
 def drop_protected_filters(spec, filters) -> None:
     """Take out of a screen's parsed filters (?_flt_<i>_<column>=) those on a field the employee may not
-    search: they are ignored, as an unknown filter is."""
+    search: they are ignored, as an unknown filter is. A detail page's related tab keeps its own filter (the
+    contacts *of this customer*), which names no value."""
     access = current_access(spec)
     if not access or filters is None:
         return
     kept = [(f, v) for f, v in zip(filters.filters, filters.values)
-            if _is_keyword(f) or searchable(spec, f.column_name, access)]
+            if _is_keyword(f) or getattr(f, "is_related_view", False) or searchable(spec, f.column_name, access)]
     filters.filters, filters.values = [f for f, _v in kept], [v for _f, v in kept]
 
 

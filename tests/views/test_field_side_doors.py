@@ -265,3 +265,26 @@ def test_info_offers_a_masked_field_only_for_a_new_record(client, masked):
     info = client.get("/api/v1/customer/_info", headers=headers).get_json()
     assert "mobile" in {c["name"] for c in info["add_columns"]}  # a new number may be typed
     assert "mobile" not in {c["name"] for c in info["edit_columns"]}
+
+
+def test_a_hidden_relationship_cannot_be_filtered_on_but_the_detail_tab_keeps_its_records(client, app):
+    """A role that hides a contact's 客户: the contact list ignores ?_flt_0_customer= (it would tell which customer
+    a contact belongs to), while a customer's detail still lists only its own contacts in its tab."""
+    with app.app_context():
+        role = role_service.copy_role(app.appbuilder.sm.find_role("销售主管").id, "联系人不见客户")
+        role_service.write_matrix(role.id, {"fields": {"contact": {"customer": "hidden"}}})
+        person = f.employee("不见客户的人", role=role.name)
+        first, second = f.customer(person, "第一家"), f.customer(person, "第二家")
+        db.session.add_all([Contact(customer_id=first.id, name="第一家的人", owner_id=person.id),
+                            Contact(customer_id=second.id, name="第二家的人", owner_id=person.id)])
+        db.session.commit()
+        login, first_id = person.username, first.id
+        db.session.remove()
+    web_login(client, login, f.PASSWORD)
+    shown = client.get(f"/customer/show/{first_id}").get_data(as_text=True)
+    assert "第一家的人" in shown and "第二家的人" not in shown
+    listed = client.get(f"/contact/list/?_flt_0_customer={first_id}").get_data(as_text=True)
+    assert "第一家的人" in listed and "第二家的人" in listed
+    headers = bearer(app.test_client(), login, f.PASSWORD)
+    q = prison.dumps({"filters": [{"col": "customer", "opr": "rel_o_m", "value": first_id}]})
+    assert app.test_client().get(f"/api/v1/contact/?q={q}", headers=headers).status_code == 400
