@@ -20,6 +20,10 @@ from models.sales import Contract, Invoice, Opportunity
 
 # records that follow their customer to a new owner
 FOLLOWERS = (Contact, Opportunity, Contract, Invoice)
+# what goes into the pool with the customer: the people to call. The money (opportunities, contracts,
+# invoices) stays with its owner and in its owner's data scope; whoever claims the customer does not get
+# it (only such records left without an owner, by a return before this rule, follow the claimer).
+POOL_FOLLOWERS = (Contact,)
 
 
 def pool_rules() -> PoolRules:
@@ -50,6 +54,22 @@ def _load(ids: list[int], where) -> list[Customer]:
     if len(customers) != len(ids):
         raise NotFound(_l("Some of the selected customers do not exist or are out of your reach."))
     return customers
+
+
+def _load_from_pool(ids: list[int], user: Employee) -> list[Customer]:
+    """All of `ids`, in the pool, locked for the change. One that is not in the pool any more, but that the
+    user may see, is a conflict (409, "not in the pool"); one that does not exist or is out of the user's
+    reach is 404, as everywhere (nothing tells whether it exists)."""
+    try:
+        return _load(ids, Customer.owner_id.is_(None))
+    except NotFound:
+        pooled = set(db.session.scalars(select(Customer.id).where(Customer.id.in_(ids), Customer.owner_id.is_(None))))
+        rest = [i for i in ids if i not in pooled]
+        seen = set(db.session.scalars(select(Customer.id).where(Customer.id.in_(rest), Customer.owner_id.isnot(None),
+                                                                 scopes.visible_to(Customer, user))))
+        if len(seen) == len(rest):
+            raise CrmError(_l("The selected customers are not all in the public pool any more."), status=409)
+        raise
 
 
 def _employee(owner_id, field="owner") -> Employee:
@@ -91,8 +111,15 @@ def _move(customers: Iterable[Customer], owner: Optional[Employee], action: str,
         customer.released_at = None if owner else now
         customer.release_reason = None if owner else reason
     values = dict(owner_id=owner.id if owner else None, department_id=owner.department_id if owner else None)
+    from_pool = action in ("claim", "assign")
     for model in FOLLOWERS:
-        db.session.execute(update(model).where(model.customer_id.in_(ids)).values(**values)
+        where = model.customer_id.in_(ids)
+        if model not in POOL_FOLLOWERS:
+            if owner is None:
+                continue
+            if from_pool:
+                where = and_(where, model.owner_id.is_(None))
+        db.session.execute(update(model).where(where).values(**values)
                            .execution_options(synchronize_session=False))
     if history:
         db.session.execute(OwnerHistory.__table__.insert(), history)
@@ -104,7 +131,7 @@ def claim(ids: Sequence, user: Employee) -> list[Customer]:
     with unit_of_work():
         write_lock(Employee, [user.id])  # the employee's quota: their claims run one at a time
         rules = pool_rules()
-        customers = _load(ids, Customer.owner_id.is_(None))
+        customers = _load_from_pool(ids, user)
         if rules.daily_claim_limit:
             today = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
             claimed = db.session.scalar(select(func.count()).select_from(OwnerHistory).where(
@@ -133,7 +160,7 @@ def assign(ids: Sequence, owner_id, user: Employee) -> list[Customer]:
         write_lock(Employee, [owner.id])  # the new owner's holding limit
         if not scopes.can_own(user, owner.id):
             raise CrmError(_l("You cannot give records to this employee."), field="owner")
-        customers = _load(ids, Customer.owner_id.is_(None))
+        customers = _load_from_pool(ids, user)
         _check_max_owned(owner, len(customers))
         _move(customers, owner, "assign", user)
     return customers

@@ -69,6 +69,8 @@ def rows(spec, filters, columns=None, custom=(), access=None) -> tuple[list[str]
         masked = set()
     expressions, headers, joins, formatters = export_plan(spec, columns)
     formatters = [_masking if name in masked else formatter for name, formatter in zip(columns, formatters)]
+    if access is not None:
+        _related_labels(spec, columns, expressions, formatters, joins)
     module = getattr(spec, "custom_fields", None)
     defs = definitions(module) if module else []
     if access:
@@ -93,6 +95,28 @@ def rows(spec, filters, columns=None, custom=(), access=None) -> tuple[list[str]
                 tuple(_cell(value, _masking if mask else None) for value, mask in zip(extra, custom_masked))
 
     return headers + io.headers(defs), generate()
+
+
+def _related_labels(spec, columns, expressions, formatters, joins) -> None:
+    """A column naming another module's record (a contact's 客户) shows its label as the employee may see it
+    in that module: hidden -> the record's number (#12), masked -> masked."""
+    from flask import g, has_request_context
+
+    from app import fieldperms
+
+    user = g.get("user") if has_request_context() else None
+    mapper = inspect(spec.model)
+    targets = iter(joins)
+    for index, name in enumerate(columns):
+        if name not in mapper.relationships:
+            continue
+        target, _relationship = next(targets)
+        access = fieldperms.label_access(mapper.relationships[name].mapper.class_, user)
+        if access == fieldperms.HIDDEN:
+            expressions[index] = target.id
+            formatters[index] = lambda value: None if value is None else f"#{value}"
+        elif access == fieldperms.MASKED:
+            formatters[index] = _masking
 
 
 def _masking(value):

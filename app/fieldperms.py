@@ -29,6 +29,8 @@ from models.sales import Contract, Invoice, Opportunity, Product
 EDITABLE, READ_ONLY, HIDDEN, MASKED = FIELD_ACCESS
 # most permissive first: the union of several roles takes the earliest
 PERMISSIVENESS = (EDITABLE, READ_ONLY, MASKED, HIDDEN)
+# what may be searched, filtered and sorted on: a masked value is shown in part only, so it is not
+SEARCHABLE = {EDITABLE, READ_ONLY}
 
 # the model behind each permission module (线路管理 has none yet: no field permissions there)
 MODULE_MODELS: dict[str, type] = {
@@ -118,11 +120,32 @@ def most_permissive(accesses: Iterable[str]) -> str:
     return next((access for access in PERMISSIVENESS if access in found), HIDDEN)
 
 
+# modules that show another module's records: the stricter of both modules' settings applies (a pool
+# customer is a customer, so a field hidden for customers stays hidden in the pool)
+SHARES_FIELDS = {"pool": "customer"}
+
+
+def least_permissive(accesses: Iterable[str]) -> str:
+    found = set(accesses)
+    return next((access for access in reversed(PERMISSIVENESS) if access in found), EDITABLE)
+
+
 def field_access(user, module: str) -> dict[str, str]:
-    """{field: access} for every field of `module`, for this employee (their roles' union).
+    """{field: access} for every field of `module`, for this employee (their roles' union); for a module
+    in SHARES_FIELDS, combined with the other module's (the stricter wins).
 
     A field the roles restrict but the module does not declare (a custom field) is included too; any
     other name is editable: use `access_for()` to read the dict. No user: everything hidden."""
+    own = _field_access(user, module)
+    shared = SHARES_FIELDS.get(module)
+    if shared is None:
+        return own
+    other = _field_access(user, shared)
+    return {field: least_permissive((own.get(field, EDITABLE), other.get(field, EDITABLE)))
+            for field in {**own, **other}}
+
+
+def _field_access(user, module: str) -> dict[str, str]:
     fields = module_fields(module)
     if not _is_user(user):
         return {field: HIDDEN for field in fields}
@@ -170,6 +193,13 @@ def readable_columns(module: str, columns: Iterable[str], accesses: Mapping[str,
     return [c for c in columns if access_for(module, c, accesses) != HIDDEN]
 
 
+def searchable_columns(module: str, columns: Iterable[str], accesses: Mapping[str, str]) -> list[str]:
+    """Columns the employee may search, filter and sort on: editable and read-only ones. A masked field is
+    not searchable in any way, not even by an exact full value: 138****5678 leaves four digits, which
+    10,000 exact-match searches would find. A hidden one never."""
+    return [c for c in columns if access_for(module, c, accesses) in SEARCHABLE]
+
+
 def writable_columns(module: str, columns: Iterable[str], accesses: Mapping[str, str],
                      creating: bool = False) -> list[str]:
     """Columns the employee may fill in: editable ones; when creating a record also read-only and
@@ -204,3 +234,38 @@ def check_writable(module: str, data: Mapping[str, Any], accesses: Mapping[str, 
             model_labels = getattr(MODULE_MODELS.get(module), "field_labels", {})
             label = (labels or {}).get(field) or model_labels.get(field, field)
             raise CrmError(_l("You may not change the field %(field)s.", field=label), field=field, status=403)
+
+
+# ---------------------------------------------------------------- a record shown in another module
+
+def module_of_model(model) -> Optional[str]:
+    """The permission module whose field settings govern a model's records where another module shows
+    them (a contact's 客户 column, a picker): the first module of that model (customer, not pool)."""
+    return next((module for module, candidate in MODULE_MODELS.items() if candidate is model), None)
+
+
+def label_access(model, user, cache: Optional[dict] = None) -> str:
+    """The employee's access to the field that names a record of `model` (its `label_column`) — what a
+    related column, a picker or an export shows for it. Not a module's model: editable."""
+    module = module_of_model(model)
+    if module is None:
+        return EDITABLE
+    if cache is not None:
+        if module not in cache:
+            cache[module] = field_access(user, module)
+        accesses = cache[module]
+    else:
+        accesses = field_access(user, module)
+    return access_for(module, getattr(model, "label_column", "name"), accesses)
+
+
+def record_label(record, access: str) -> str:
+    """How a record is named where the employee may not see its label field: hidden -> its number only
+    (#12, nothing of the field), masked -> masked; otherwise its usual label."""
+    if record is None:
+        return ""
+    if access == HIDDEN:
+        return f"#{record.id}"
+    if access == MASKED:
+        return mask_value(str(record))
+    return str(record)

@@ -53,6 +53,19 @@ def resolve_related(model, name: str, value, user: Optional[Employee]):
     return obj
 
 
+def required_fields(model) -> set[str]:
+    """The fields a new record must be given (what `_check_required` refuses to save without): NOT NULL
+    columns without a default, a relationship by its name when its foreign key is one of them. Read from
+    the model, so a column made optional or required there changes the forms' and the API's marks too."""
+    mapper = inspect(model)
+    required = set()
+    for column in mapper.columns:
+        if column.primary_key or column.nullable or column.default is not None or column.server_default is not None:
+            continue
+        required.add(column.key[:-3] if column.foreign_keys and column.key.endswith("_id") else column.key)
+    return required
+
+
 def _check_required(obj) -> None:
     mapper = inspect(type(obj))
     for column in mapper.columns:

@@ -60,7 +60,9 @@ def extend(form_class, module: str):
 
 
 def custom_names(form) -> list[str]:
-    return list(getattr(form, "custom_field_names", []))
+    """The custom fields the form holds now: one the employee may not fill in (field permissions) has
+    been taken out of it, and must not be rendered."""
+    return [name for name in getattr(form, "custom_field_names", []) if name in form]
 
 
 def raw_data(form, defs) -> dict[str, Any]:

@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Optional
 
 from flask import g, has_request_context
+from flask_appbuilder.exceptions import InvalidColumnFilterFABException, InvalidOrderByColumnFABException
+from flask_babel import gettext as _
+from sqlalchemy import inspect
 
 from app import fieldperms
 
@@ -28,6 +31,47 @@ def masked_columns(spec, columns, access) -> set:
     return {c for c in columns if fieldperms.access_for(spec.module, c, access) == fieldperms.MASKED}
 
 
+def searchable(spec, column: str, access) -> bool:
+    """May the employee search, filter or sort the spec's records on `column` (a cf_<key> too)?"""
+    return not access or fieldperms.access_for(spec.module, column, access) in fieldperms.SEARCHABLE
+
+
+def _is_keyword(filter_instance) -> bool:
+    """The list's search box: it searches only the fields the employee may search (views/generator.py)."""
+    return getattr(filter_instance, "keyword", False)
+
+
+def drop_protected_filters(spec, filters) -> None:
+    """Take out of a screen's parsed filters (?_flt_<i>_<column>=) those on a field the employee may not
+    search: they are ignored, as an unknown filter is. A detail page's related tab keeps its own filter (the
+    contacts *of this customer*), which names no value."""
+    access = current_access(spec)
+    if not access or filters is None:
+        return
+    kept = [(f, v) for f, v in zip(filters.filters, filters.values)
+            if _is_keyword(f) or getattr(f, "is_related_view", False) or searchable(spec, f.column_name, access)]
+    filters.filters, filters.values = [f for f, _v in kept], [v for _f, v in kept]
+
+
+def related_label_formatters(spec, columns) -> dict:
+    """Formatters for the columns that show another module's record by its label (a contact's 客户): the
+    label as the employee may see it in that module (hidden -> #id, masked -> masked)."""
+    user = g.get("user") if has_request_context() else None
+    if user is None or getattr(user, "is_anonymous", True):
+        return {}
+    mapper = inspect(spec.model)
+    cache = g.setdefault("_crm_field_access", {})
+    result = {}
+    for column in columns:
+        rel = mapper.relationships.get(column)
+        if rel is None:
+            continue
+        access = fieldperms.label_access(rel.mapper.class_, user, cache)
+        if access not in fieldperms.SEARCHABLE:
+            result[column] = lambda value, access=access: fieldperms.record_label(value, access)
+    return result
+
+
 def _restricted(static_name, pick):
     """A view attribute FAB sets once at start-up, narrowed per request by the employee's field access."""
 
@@ -48,9 +92,15 @@ class FieldPermissionScreenHooks:
     add_columns = _restricted("_static_add_columns", lambda m, c, a: fieldperms.writable_columns(m, c, a, True))
     edit_columns = _restricted("_static_edit_columns", fieldperms.writable_columns)
 
+    order_columns = _restricted("_static_order_columns", fieldperms.searchable_columns)
+
     @property
     def formatters_columns(self):
         formatters = self._static_formatters_columns
+        related = related_label_formatters(self.spec, list(self._static_list_columns) +
+                                           list(self._static_show_columns))
+        if related:
+            formatters = {**formatters, **related}
         access = current_access(self.spec)
         if not access:
             return formatters
@@ -64,6 +114,35 @@ class FieldPermissionScreenHooks:
     @formatters_columns.setter
     def formatters_columns(self, value):
         self._static_formatters_columns = value
+
+    def _get_list_widget(self, filters, actions=None, order_column="", order_direction="", **kwargs):
+        """No filter and no sorting on a field the employee may not search (a custom one too): they
+        would give the hidden or masked value away one request at a time."""
+        drop_protected_filters(self.spec, filters)
+        if order_column and not searchable(self.spec, order_column, current_access(self.spec)):
+            order_column, order_direction = "", ""
+        return super()._get_list_widget(filters, actions=actions, order_column=order_column,
+                                        order_direction=order_direction, **kwargs)
+
+    def _get_search_widget(self, form=None, exclude_cols=None, widgets=None):
+        """"Add filter" offers only the fields the employee may search."""
+        access = current_access(self.spec)
+        protected = [c for c in self.search_columns if not searchable(self.spec, c, access)] if access else []
+        return super()._get_search_widget(form=form, exclude_cols=list(exclude_cols or []) + protected,
+                                          widgets=widgets)
+
+    def custom_conditions(self, defs=None, quiet=False):
+        defs = self._custom_defs() if defs is None else defs
+        access = current_access(self.spec)
+        return super().custom_conditions([d for d in defs if searchable(self.spec, d.name, access)], quiet)
+
+    def custom_list_context(self) -> dict:
+        context = super().custom_list_context()
+        access = current_access(self.spec)
+        if access and context.get("filters"):
+            protected = {d.label for d in self._custom_defs() if not searchable(self.spec, d.name, access)}
+            context["filters"] = [f for f in context["filters"] if f["label"] not in protected]
+        return context
 
     def limit_form(self, form, creating: bool) -> None:
         """Take out of the submitted form what the employee may not fill in, so it is neither shown
@@ -89,6 +168,53 @@ class FieldPermissionScreenHooks:
 
 
 class FieldPermissionApiHooks:
+    def refuse_protected_query(self, rison_args) -> None:
+        """A filter or an order on a field the employee may not search (cf_<key> included) is refused with
+        400, as one on an unknown column is (FAB's own exceptions, so every caller answers the same)."""
+        access = current_access(self.spec)
+        if not access:
+            return
+        for item in rison_args.get("filters", []) or []:
+            if not isinstance(item, dict) or str(item.get("opr", "")).startswith("kw_"):
+                continue
+            column = str(item.get("col", ""))
+            if not searchable(self.spec, column, access):
+                raise InvalidColumnFilterFABException(_("%(field)s cannot be used as a filter.", field=column))
+        order_column = rison_args.get("order_column")
+        if order_column and not searchable(self.spec, str(order_column), access):
+            raise InvalidOrderByColumnFABException(_("%(field)s cannot be used for sorting.", field=order_column))
+
+    def info_headless(self, **kwargs):
+        """`_info` describes only what the employee may fill in (add: not hidden; edit: editable) and filter
+        on (the search box stays: it searches only what they may search)."""
+        response = super().info_headless(**kwargs)
+        access = current_access(self.spec)
+        if not access or response.status_code != 200:
+            return response
+        payload = response.get_json()
+        module = self.spec.module
+        for key, creating in (("add_columns", True), ("edit_columns", False)):
+            if key in payload:
+                allowed = set(fieldperms.writable_columns(module, [c["name"] for c in payload[key]], access, creating))
+                payload[key] = [c for c in payload[key] if c["name"] in allowed]
+        if "filters" in payload:
+            payload["filters"] = {
+                column: operators if searchable(self.spec, column, access)
+                else [o for o in operators if str(o.get("operator", "")).startswith("kw_")]
+                for column, operators in payload["filters"].items()}
+            payload["filters"] = {column: operators for column, operators in payload["filters"].items() if operators}
+        if "custom_fields" in payload:
+            payload["custom_fields"] = [d for d in payload["custom_fields"] if fieldperms.access_for(
+                module, "cf_" + str(d.get("key", "")), access) != fieldperms.HIDDEN]
+        return self.response(200, **payload)
+
+    def get_list_headless(self, **kwargs):
+        try:
+            self.refuse_protected_query(kwargs.get("rison", {}) or {})
+        except (InvalidColumnFilterFABException, InvalidOrderByColumnFABException) as error:
+            return self.response_400(message=str(error))
+        return super().get_list_headless(**kwargs)
+
     def pre_get(self, data):
         super().pre_get(data)
         access = current_access(self.spec)

@@ -16,11 +16,11 @@ from flask_appbuilder.urltools import get_filter_args
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, DateTime, Integer, and_, inspect, or_, select
+from sqlalchemy import Boolean, DateTime, Integer, and_, false, inspect, or_, select
 from wtforms.validators import DataRequired
 
 import custom_fields
-from app import exporting, records, scopes
+from app import exporting, fieldperms, records, scopes
 from custom_fields import values as custom_values
 from app.errors import CrmError
 from app.extensions import db
@@ -32,7 +32,8 @@ from views.base import ServiceModelView, attach_error
 from views.custom_field_hooks import CustomFieldScreenHooks
 from views import filter_ui
 from views.datamodel import CrmInterface
-from views.field_permission_hooks import FieldPermissionScreenHooks, current_access
+from views import lookups
+from views.field_permission_hooks import FieldPermissionScreenHooks, current_access, drop_protected_filters
 from views.widgets import RecordSelectField
 
 PAGE_SIZE = 50
@@ -185,25 +186,34 @@ def make_scope_filter(spec: ModuleSpec):
 
 def keyword_predicate(spec: ModuleSpec, text: str):
     """The list's search box: a phone number (or its start) matches the phone columns by index;
-    anything else matches the keyword columns by substring."""
+    anything else matches the keyword columns by substring. Only the columns the employee may search
+    (field permissions: not hidden, not masked); with none, nothing matches."""
     text = (text or "").strip()
     if not text:
         return None
+    access = current_access(spec)
+    phone_columns, keyword_columns = list(spec.phone_columns), list(spec.keyword_columns)
+    if access:
+        phone_columns = fieldperms.searchable_columns(spec.module, phone_columns, access)
+        keyword_columns = fieldperms.searchable_columns(spec.module, keyword_columns, access)
     digits = "".join(ch for ch in text if ch.isdigit())
     model = spec.model
-    if spec.phone_columns and digits and len(digits) >= 3 and len(digits) == len(text.replace(" ", "").replace("-", "")):
+    if phone_columns and digits and len(digits) >= 3 and len(digits) == len(text.replace(" ", "").replace("-", "")):
         digits = digits[-11:] if len(digits) > 11 else digits
         if len(digits) == 11:
-            return or_(*[getattr(model, c) == digits for c in spec.phone_columns])
-        return or_(*[getattr(model, c).startswith(digits) for c in spec.phone_columns])
+            return or_(*[getattr(model, c) == digits for c in phone_columns])
+        return or_(*[getattr(model, c).startswith(digits) for c in phone_columns])
+    if not keyword_columns:
+        return false()
     like = f"%{text}%"
-    return or_(*[getattr(model, c).ilike(like) for c in spec.keyword_columns])
+    return or_(*[getattr(model, c).ilike(like) for c in keyword_columns])
 
 
-def make_keyword_filter(spec: ModuleSpec):
+def make_keyword_filter(spec: ModuleSpec, operator: Optional[str] = None):
     class KeywordFilter(BaseFilter):
         name = _l("Keyword")
-        arg_name = f"kw_{spec.key}"
+        arg_name = operator or f"kw_{spec.key}"
+        keyword = True  # searches only what the employee may search (views/field_permission_hooks.py)
 
         def apply(self, query, value):
             predicate = keyword_predicate(spec, value)
@@ -264,6 +274,22 @@ def form_fields(spec: ModuleSpec) -> dict:
             required = all(not column.nullable for column in rel.local_columns)
             extra[name] = RecordSelectField(label, validators=[DataRequired()] if required else [], model=target,
                                             lookup_url=_lookup_url(spec.key, name))
+    return extra
+
+
+def search_fields(spec: ModuleSpec) -> dict:
+    """The list's filter boxes for relationships (客户, 负责人, ...): pickers that ask /lookup/ as the user types,
+    within the data scope and the field permissions. FAB's own would list every record of the target,
+    anyone's, by a label the employee may not be allowed to see."""
+    mapper = inspect(spec.model)
+    labels = spec.labels
+    extra = {}
+    for name in spec.filter_columns:
+        rel = mapper.relationships.get(name)
+        if rel is None or name in spec.choices or rel.uselist:
+            continue
+        extra[name] = RecordSelectField(labels.get(name, name), model=rel.mapper.class_,
+                                        lookup_url=_lookup_url(spec.key, name))
     return extra
 
 
@@ -395,7 +421,8 @@ def build_view(spec: ModuleSpec, registry: dict) -> type:
         label_columns=spec.labels,
         base_filters=[["id", make_scope_filter(spec), None]],
         add_form_extra_fields=form_fields(spec),
-        search_form_extra_fields=filter_ui.search_fields(spec),
+        # dates and option lists from filter_ui; relationships (employees too) as scoped search-as-you-type pickers
+        search_form_extra_fields={**filter_ui.search_fields(spec), **search_fields(spec)},
         edit_form_extra_fields=form_fields(spec),
         formatters_columns=formatters(spec),
         list_template="crm/list.html",
@@ -413,7 +440,7 @@ def build_view(spec: ModuleSpec, registry: dict) -> type:
     attrs["method_permission_name"].update(spec.permission_overrides)
 
     # what field permissions narrow per request lives under _static_* (see views/field_permission_hooks.py)
-    for name in ("list_columns", "show_columns", "add_columns", "edit_columns", "formatters_columns"):
+    for name in ("list_columns", "show_columns", "add_columns", "edit_columns", "formatters_columns", "order_columns"):
         attrs[f"_static_{name}"] = attrs.pop(name)
     view = type(_view_name(spec.key), (GeneratedModelView,), attrs)
     registry[spec.key] = view
@@ -523,20 +550,13 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
     @expose("/lookup/<column>/")
     @has_access
     def lookup(self, column):
+        """Search-as-you-type for a picker (record fields, filters): at most LOOKUP_LIMIT matches of `q`
+        among the records the employee may reach, named as they may see them (app/lookups.py)."""
         rel = inspect(self.spec.model).relationships.get(column)
         if rel is None:
             abort(404)
-        target = rel.mapper.class_
-        target_spec = SPEC_BY_MODEL.get(target)
-        query = select(target)
-        if target_spec is not None:
-            predicate = keyword_predicate(target_spec, request.args.get("q", ""))
-            if predicate is not None:
-                query = query.where(predicate)
-        if issubclass(target, OwnedMixin):
-            query = query.where(scopes.reachable(target, g.user))
-        rows = db.session.scalars(query.order_by(target.id.desc()).limit(20))
-        return jsonify(results=[{"id": row.id, "text": str(row)} for row in rows])
+        return jsonify(results=lookups.search(rel.mapper.class_, request.args.get("q", ""), g.user,
+                                              SPEC_BY_MODEL))
 
     # -- export of the current (filtered) list
 
@@ -544,6 +564,7 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
     @has_access
     def export(self):
         get_filter_args(self._filters)
+        drop_protected_filters(self.spec, self._filters)
         filters = self._filters.get_joined_filters(self._base_filters)
         fmt = request.args.get("format", "xlsx")
         if fmt not in exporting.FORMATS:

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields as ma
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, inspect
 
-from app import exporting
+from app import exporting, records
 from app.errors import CrmError
 from app.extensions import db
 from app.permissions import MODULES
@@ -46,6 +46,25 @@ def _schema(spec: ModuleSpec, columns, partial: bool, name: str) -> Schema:
         schema_fields["owner"] = ma.Integer(allow_none=True)
     schema_class = Schema.from_dict(schema_fields, name=name)
     return schema_class()
+
+
+def _labels(spec: ModuleSpec) -> dict:
+    """A label for every column the API shows: a foreign key by its relationship's (owner_id -> 负责人),
+    the record's own id too; FAB would make up English ones ("Owner Id")."""
+    labels = dict(spec.labels)
+    mapper = inspect(spec.model)
+    for rel in mapper.relationships:
+        for column in rel.local_columns:
+            if column.key in mapper.columns and column.key not in labels and rel.key in labels:
+                labels[column.key] = labels[rel.key]
+    labels.setdefault("id", _l("Record ID"))
+    return labels
+
+
+def _keyword_names(spec: ModuleSpec) -> list[str]:
+    """The search box's filter operator: kw_<key>, and for a screen of another module's records (the pool's
+    customers) that module's too (kw_customer), so one search works on both."""
+    return list(dict.fromkeys([f"kw_{spec.key}", f"kw_{spec.model.__tablename__}"]))
 
 
 def build_api(spec: ModuleSpec) -> type:
@@ -84,12 +103,13 @@ def build_api(spec: ModuleSpec) -> type:
         edit_columns=list(edit_columns),
         order_columns=list(spec.order_columns) or ["id"],
         search_columns=list(dict.fromkeys(list(spec.keyword_columns[:1]) + list(spec.filter_columns))),
-        search_filters={spec.keyword_columns[0]: [make_keyword_filter(spec)(spec.keyword_columns[0],
-                                                                             CrmInterface(spec.model))]}
+        search_filters={spec.keyword_columns[0]: [make_keyword_filter(spec, name)(spec.keyword_columns[0],
+                                                                                   CrmInterface(spec.model))
+                                                  for name in _keyword_names(spec)]}
         if spec.keyword_columns else {},
         base_filters=[["id", make_scope_filter(spec), None]],
         base_order=spec.base_order,
-        label_columns=spec.labels,
+        label_columns=_labels(spec),
         add_model_schema=_schema(spec, form_columns, False, f"{_view_name(spec.key)}Post"),
         edit_model_schema=_schema(spec, edit_columns, True, f"{_view_name(spec.key)}Put"),
         page_size=PAGE_SIZE,
@@ -161,6 +181,16 @@ class GeneratedApi(FieldPermissionApiHooks, CustomFieldApiHooks, CrmModelRestApi
         self.check_field_permissions({**data, **custom}, creating=schema is self.add_model_schema)
         return data, custom
 
+    def _get_fields_info(self, cols, model_schema, filter_rel_fields, **kwargs):
+        """`_info`'s add_columns: a column is required when saving refuses a record without it
+        (app.records.required_fields, read from the model) or when the schema says so."""
+        info = super()._get_fields_info(cols, model_schema, filter_rel_fields, **kwargs)
+        if model_schema is self.add_model_schema:
+            required = records.required_fields(self.spec.model)
+            for item in info:
+                item["required"] = bool(item.get("required")) or item.get("name") in required
+        return info
+
     def _dump(self, item) -> dict:
         result = self.show_model_schema.dump(item)
         if self.spec.custom_fields:
@@ -217,6 +247,7 @@ class GeneratedApi(FieldPermissionApiHooks, CustomFieldApiHooks, CrmModelRestApi
             return self.error_response(CrmError(_l("Unknown export format.")))
         args = dict(kwargs.get("rison", {}))
         try:
+            self.refuse_protected_query(args)
             conditions, args["filters"] = custom_query.split_rison(self._custom_defs(), args.get("filters", []))
             joined = self._handle_filters_args(args)
         except CrmError as error:

@@ -147,6 +147,9 @@ SPECS = [
         keyword_columns=("company_name", "contact_name", "mobile"), phone_columns=("mobile",),
         order_columns=("id", "company_name", "released_at"),
         base_filter=lambda: Customer.owner_id.is_(None),
+        # a pool viewer sees the customer, its contacts and (on the detail page) its follow-up history; its
+        # opportunities, contracts and invoices stay in their owner's scope (app/customers.POOL_FOLLOWERS)
+        related=("contact",),
         actions=(CLAIM, ASSIGN), can_add=False,
         custom_fields="customer",  # pool customers are customers: same fields, values kept when claimed
     ),
@@ -164,6 +167,7 @@ SPECS = [
         edit_columns=("customer", "name", "amount", "stage", "expected_close", "note"),
         filter_columns=("customer", "stage", "owner", "expected_close"), keyword_columns=("name",),
         order_columns=("id", "name", "amount", "expected_close"), choices={"stage": "opportunity_stage"},
+        pool_records=False,  # the money stays in its owner's scope, also when the customer is in the pool
     ),
     ModuleSpec(
         key="contract", model=Contract, label=_l("Contracts"), icon="fa-file-text-o",
@@ -172,7 +176,7 @@ SPECS = [
         edit_columns=("customer", "opportunity", "number", "name", "amount", "signed_on", "status", "note"),
         filter_columns=("customer", "status", "owner", "signed_on"), keyword_columns=("number", "name"),
         order_columns=("id", "number", "amount", "signed_on"), choices={"status": "contract_status"},
-        related=("invoice",), custom_fields="contract",
+        related=("invoice",), custom_fields="contract", pool_records=False,
     ),
     ModuleSpec(
         key="product", model=Product, label=_l("Products"), icon="fa-cube",
@@ -195,7 +199,7 @@ SPECS = [
         form_columns=("contract", "number", "amount", "issued_on", "status", "note"),
         filter_columns=("contract", "status", "owner", "issued_on"), keyword_columns=("number",),
         order_columns=("id", "number", "amount", "issued_on"), choices={"status": "invoice_status"},
-        custom_fields="invoice",
+        custom_fields="invoice", pool_records=False,
     ),
     ModuleSpec(
         key="customer_group", permission="customer", model=CustomerGroup, label=_l("Customer groups"),

@@ -35,9 +35,16 @@ def crm_owner_history(customer_id):
                                    .order_by(OwnerHistory.at.desc(), OwnerHistory.id.desc()).limit(50)))
 
 
+def crm_pool_followups(customer_id):
+    """A pool customer's follow-up history for those who may look into the pool (app/pool_history.py)."""
+    from app.pool_history import pool_followups
+
+    return pool_followups(customer_id, g.user)
+
+
 def register_template_helpers(appbuilder) -> None:
     from models.org import AccountState
 
     current_app.jinja_env.globals.update(crm_groups=crm_groups, crm_group_name=crm_group_name,
-                                         crm_owner_history=crm_owner_history,
+                                         crm_owner_history=crm_owner_history, crm_pool_followups=crm_pool_followups,
                                          account_states=lambda: list(AccountState))

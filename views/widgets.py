@@ -8,6 +8,15 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import html_params
 
 
+def _label(record) -> str:
+    """The chosen record named as the employee may see it (a hidden company name -> #12)."""
+    from flask import g
+
+    from app import fieldperms
+
+    return fieldperms.record_label(record, fieldperms.label_access(type(record), g.get("user")))
+
+
 class RecordSelectWidget:
     """A select2 box that asks the server for matches as the user types (a list of 1M customers
     cannot be put in a page)."""
@@ -19,7 +28,7 @@ class RecordSelectWidget:
             **{k: v for k, v in kwargs.items() if k not in ("class_", "class")}})
         option = ""
         if field.data is not None:
-            option = Markup('<option value="{}" selected>{}</option>').format(field.data.id, str(field.data))
+            option = Markup('<option value="{}" selected>{}</option>').format(field.data.id, _label(field.data))
         return Markup("<select {}><option value=\"\"></option>{}</select>").format(Markup(attrs), option)
 
 

@@ -1,0 +1,59 @@
+"""Search-as-you-type for the pickers of the generated screens (/<module>/lookup/<relationship>/?q=):
+record fields, list filters and the employee boxes. Every answer stays inside what the employee may
+reach and see:
+
+- records of a module: matched by that module's search box (only the fields the employee may search),
+  within the data scope (and the pool for those who may look into it), named as the employee may see
+  them (a hidden company name -> #12);
+- employees (负责人, 创建人, ...): those within the viewer's data scope, matched by name or login;
+- anything else with its own screen filter (customer groups: one's own) goes through that filter.
+At most LOOKUP_LIMIT rows: the box asks again as the user types.
+"""
+from __future__ import annotations
+
+from sqlalchemy import or_, select
+
+from app import fieldperms, scopes
+from app.extensions import db
+from models.mixins import OwnedMixin
+from models.org import Employee
+
+LOOKUP_LIMIT = 20
+MAX_QUERY = 100  # characters of q looked at
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def employees(text: str, user) -> list[dict]:
+    query = select(Employee).where(scopes.owner_predicate(Employee.id, user))
+    if text:
+        like = _like(text)
+        query = query.where(or_(Employee.first_name.ilike(like, escape="\\"),
+                                Employee.username.ilike(like, escape="\\")))
+    rows = db.session.scalars(query.order_by(Employee.first_name, Employee.id).limit(LOOKUP_LIMIT))
+    return [{"id": row.id, "text": row.first_name} for row in rows]
+
+
+def search(target: type, text: str, user, spec_by_model: dict) -> list[dict]:
+    """[{"id", "text"}] of the records of `target` matching `text` that `user` may pick."""
+    from views.generator import keyword_predicate
+
+    text = (text or "").strip()[:MAX_QUERY]
+    if target is Employee or issubclass(target, Employee):
+        return employees(text, user)
+    target_spec = spec_by_model.get(target)
+    query = select(target)
+    if target_spec is not None:
+        predicate = keyword_predicate(target_spec, text)
+        if predicate is not None:
+            query = query.where(predicate)
+    if issubclass(target, OwnedMixin):
+        query = query.where(scopes.reachable(target, user))
+    elif target_spec is not None and target_spec.base_filter is not None:
+        query = query.where(target_spec.base_filter())
+    access = fieldperms.label_access(target, user)
+    rows = db.session.scalars(query.order_by(target.id.desc()).limit(LOOKUP_LIMIT))
+    return [{"id": row.id, "text": fieldperms.record_label(row, access)} for row in rows]
