@@ -7,7 +7,7 @@ last returned the customer (the owner history's last move into the pool), with t
 department. Data only: no schema change.
 
 Revision ID: 0011_fieldperms
-Revises: 0005_call_center
+Revises: 0010_sessions
 Create Date: 2026-11-29 20:30:00
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision = '0011_fieldperms'
-down_revision = '0005_call_center'
+down_revision = '0010_sessions'
 branch_labels = None
 depends_on = None
 
