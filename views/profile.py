@@ -64,6 +64,9 @@ class MeApi(BaseApi):
     openapi_spec_tag = "Me"
     class_permission_name = PERMISSION_RESOURCE
     method_permission_name = {"password": "this_form_post"}
+    # the whole resource's pair, as the form view has it: a permission sync with only "post" here would try
+    # to delete "get" from the resource every role holds (FAB refuses, with a warning on every `crm init`)
+    base_permissions = ["can_this_form_get", "can_this_form_post"]
     allow_browser_login = True
 
     @api_expose("/password", methods=["POST"])

@@ -117,7 +117,8 @@ def test_claim_assign_transfer_and_release_of_one_customer_racing_keep_one_consi
             requests.append((live_url, "POST", "/api/v1/pool/assign", {"ids": [target], "owner": sellers[i].id},
                              admin))
         answers = _parallel(requests)
-        assert all(status in (200, 404) for status, _ in answers), answers
+        # 404: out of reach at that moment; 409: no longer in the pool (claim, assign)
+        assert all(status in (200, 404, 409) for status, _ in answers), answers
         for request, (status, _) in zip(requests, answers):
             action = request[2].rsplit("/", 1)[1]
             if status == 200 and action in successes:
