@@ -96,7 +96,7 @@ def _load(table: str, columns: tuple, rows, dialect: str) -> None:
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             batch = []
             for row in rows:
-                batch.append(tuple(v.isoformat(" ") if isinstance(v, dt.datetime) else v for v in row))
+                batch.append(tuple(v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, dt.datetime) else v for v in row))
                 if len(batch) == BATCH:
                     cursor.executemany(sql, batch)
                     batch = []
