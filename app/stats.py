@@ -135,6 +135,7 @@ def audience(user, department=None, employee=None) -> Optional[set[int]]:
     user_scopes = scopes.user_scopes(user)
     owners: Optional[set[int]] = None if scopes.ALL in user_scopes else (
         scopes.owner_ids(user, user_scopes) if user_scopes else set())
+    in_scope = owners
     department_id, employee_id = _id(department, "department"), _id(employee, "employee")
     if department_id is not None:
         node = db.session.get(Department, department_id)
@@ -145,9 +146,7 @@ def audience(user, department=None, employee=None) -> Optional[set[int]]:
         owners = members if owners is None else owners & members
     if employee_id is not None:
         found = db.session.get(Employee, employee_id)
-        in_scope = found is not None and (scopes.ALL in user_scopes or employee_id in (
-            scopes.owner_ids(user, user_scopes) if user_scopes else set()))
-        if not in_scope:
+        if found is None or (in_scope is not None and employee_id not in in_scope):
             raise NotFound(_l("This employee does not exist."))
         owners = {employee_id} if owners is None else owners & {employee_id}
     return owners
