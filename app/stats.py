@@ -15,14 +15,14 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, bindparam, case, false, func, literal, not_, or_, select, true, union_all
+from sqlalchemy import bindparam, case, false, func, literal, not_, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from app import scopes
 from app.errors import CrmError, NotFound
 from app.extensions import db
 from app.roles import user_analysis
-from app.stats_periods import Window, day_text, local_day
+from app.stats_periods import Window, day_of_key, day_text, hour_buckets, hour_key, local_day
 from models.call import CallRecord
 from models.choices import Choice
 from models.crm import FollowUp, OwnerHistory, Customer
@@ -84,7 +84,7 @@ AMOUNTS = {"opportunity_amount", "contract_amount", "invoice_amount"}
 RANKING_RIGHTS = {"dialed": "call_by_employee", "connected": "call_by_employee", "talk_seconds": "call_by_employee",
                   "talk_minutes": "call_by_employee", "contract_amount": "sales_by_employee"}
 # the series (by local day) each page draws
-SERIES = {"customers": ("new_customers", "claimed", "released"), "followups": ("followups", "customers_followed"),
+SERIES = {"customers": ("new_customers", "claimed", "released"), "followups": ("followups",),
           "calls": ("dialed", "connected", "talk_seconds"), "sales": ("contracts", "contract_amount"),
           "ranking": ()}
 
@@ -186,9 +186,16 @@ def _sources(subject: str, window: Window, owners, keys: Iterable[str], day: boo
     dialect = _dialect()
     parts = []
 
+    by_hour = hour_buckets(window, dialect)
+
     def part(table_column, time_column, where, metrics: dict, date_column=False):
-        group = ((time_column if date_column else local_day(time_column, window, dialect)) if day
-                 else table_column).label("grp")
+        if not day:
+            group = table_column
+        elif date_column:
+            group = time_column  # already a local day
+        else:
+            group = hour_key(time_column) if by_hour else local_day(time_column, window, dialect)
+        group = group.label("grp")
         columns = [group] + [metrics.get(key, literal(0)).label(key) for key in keys]
         if any(key in metrics for key in keys):
             parts.append(select(*columns).where(owned_by(table_column, owners), *where).group_by(group))
@@ -244,7 +251,11 @@ def _combined(subject, window, owners, keys, day: bool):
     if not parts:
         return None, base
     union = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("figures")
-    return select(union.c.grp, *[func.sum(union.c[k]).label(k) for k in base]).group_by(union.c.grp), base
+    group = union.c.grp
+    if day and hour_buckets(window, _dialect()):
+        group = day_of_key(union.c.grp, window)  # hours -> local days: a few hundred rows, not every record
+    group = group.label("grp")
+    return select(group, *[func.sum(union.c[k]).label(k) for k in base]).group_by(group), base
 
 
 # ---------------------------------------------------------------- shaping the answer

@@ -122,5 +122,22 @@ def local_day(column, window: Window, dialect: str):
     return case(*whens, else_=None)
 
 
+def hour_buckets(window: Window, dialect: str) -> bool:
+    """On SQLite a timestamp is text: grouping by its UTC hour (a substring) and turning the few hundred
+    hours into local days afterwards is much cheaper than date() on every row. Needs whole-hour offsets."""
+    offset = window.fixed_offset()
+    return dialect == "sqlite" and offset is not None and offset % 3600 == 0
+
+
+def hour_key(column):
+    return func.substr(column, 1, 13)  # 'YYYY-MM-DD HH' of 'YYYY-MM-DD HH:MM:SS.ffffff'
+
+
+def day_of_key(key, window: Window):
+    """The local day of an hour_key() (or of a key that is already a day, 'YYYY-MM-DD')."""
+    offset = window.fixed_offset()
+    return case((func.length(key) > 10, func.date(key + ":00:00", f"{offset:+d} seconds")), else_=key)
+
+
 def day_text(value) -> str:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)

@@ -19,7 +19,11 @@ STATS_INDEXES = (
           OwnerHistory.from_owner_id),
     Index("ix_followup_stats_owner", FollowUp.owner_id, FollowUp.followed_at, FollowUp.way, FollowUp.customer_id),
     Index("ix_followup_stats_time", FollowUp.followed_at, FollowUp.owner_id, FollowUp.way, FollowUp.customer_id),
-    Index("ix_followup_stats_next", FollowUp.next_followup_at, FollowUp.owner_id),
+    # overdue next follow-ups: the anti-join reads customer and time from the index, not the table
+    Index("ix_followup_stats_next", FollowUp.next_followup_at, FollowUp.owner_id, FollowUp.customer_id,
+          FollowUp.followed_at),
+    Index("ix_followup_stats_owner_next", FollowUp.owner_id, FollowUp.next_followup_at, FollowUp.customer_id,
+          FollowUp.followed_at),
     Index("ix_opportunity_stats_owner", Opportunity.owner_id, Opportunity.created_at),
     Index("ix_opportunity_stats_time", Opportunity.created_at, Opportunity.owner_id),
     Index("ix_contract_stats_owner", Contract.owner_id, Contract.signed_on),
