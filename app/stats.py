@@ -23,7 +23,7 @@ from app.errors import CrmError, NotFound
 from app.extensions import db
 from app.roles import user_analysis
 from app.stats_periods import Window, day_of_key, day_text, hour_buckets, hour_key, local_day
-from models.call import CallRecord
+from models.call import DISPOSITIONS, CallRecord
 from models.choices import Choice
 from models.crm import FollowUp, OwnerHistory, Customer
 from models.org import AccountState, Department, Employee
@@ -79,6 +79,7 @@ METRICS = {
                 "talk_seconds": _l("Talk time (s)"), "talk_minutes": _l("Talk minutes"),
                 "contract_amount": _l("Signed amount")},
 }
+DISPOSITION_CODES = tuple(code for code, _label in DISPOSITIONS)
 DERIVED = {"connect_rate", "talk_minutes", "average_talk_seconds"}
 AMOUNTS = {"opportunity_amount", "contract_amount", "invoice_amount"}
 RANKING_RIGHTS = {"dialed": "call_by_employee", "connected": "call_by_employee", "talk_seconds": "call_by_employee",
@@ -227,7 +228,11 @@ def _sources(subject: str, window: Window, owners, keys: Iterable[str], day: boo
         part(CallRecord.owner_id, CallRecord.created_at,
              [CallRecord.created_at >= start, CallRecord.created_at < end],
              {"dialed": func.count(), "connected": _sum_if(CallRecord.disposition == "answered"),
-              "talk_seconds": func.coalesce(func.sum(CallRecord.talk_seconds), 0)})
+              "talk_seconds": func.coalesce(func.sum(CallRecord.talk_seconds), 0),
+              # the dispositions chart, counted in the same pass as the calls by day
+              **{f"disposition_{code}": _sum_if(CallRecord.disposition == code) for code in DISPOSITION_CODES},
+              "disposition_": _sum_if(or_(CallRecord.disposition.is_(None),
+                                          CallRecord.disposition.notin_(DISPOSITION_CODES)))})
     if subject in ("sales", "ranking"):
         if subject == "sales":
             part(Opportunity.owner_id, Opportunity.created_at,
@@ -317,17 +322,25 @@ def _department_rows(figures, base, owners) -> list[dict]:
     return rows
 
 
-def _series(subject, window, owners, keys) -> list[dict]:
+def _series(subject, window, owners, keys) -> tuple[list[dict], dict]:
+    """The figures by local day, and (calls) the dispositions counted in the same pass."""
     wanted = [k for k in SERIES[subject] if k in keys]
     if not wanted:
-        return []
-    figures, base = _combined(subject, window, owners, wanted, day=True)
+        return [], {}
+    extra = [f"disposition_{code}" for code in DISPOSITION_CODES + ("",)] if subject == "calls" else []
+    figures, base = _combined(subject, window, owners, wanted + extra, day=True)
     found = {day_text(grp): values for grp, *values in db.session.execute(figures)}
-    series = []
+    series, counted = [], dict.fromkeys(extra, 0)
     for day in window.days:
-        values = found.get(day.isoformat(), [0] * len(base))
-        series.append({"date": day.isoformat(), **{k: _number(k, v) for k, v in zip(base, values)}})
-    return series
+        values = dict(zip(base, found.get(day.isoformat(), [0] * len(base))))
+        series.append({"date": day.isoformat(), **{k: _number(k, values[k]) for k in wanted}})
+        for k in extra:
+            counted[k] += int(values[k] or 0)
+    breakdowns = {}
+    if subject == "calls":
+        items = [{"name": k.removeprefix("disposition_"), "count": n} for k, n in counted.items() if n]
+        breakdowns["dispositions"] = sorted(items, key=lambda item: -item["count"])
+    return series, breakdowns
 
 
 def _total(rows: list[dict], keys) -> dict:
@@ -365,11 +378,6 @@ def _breakdowns(subject, window, owners) -> dict:
         by_choice("stages", Opportunity.stage_id, Opportunity,
                   [owned_by(Opportunity.owner_id, owners), Opportunity.created_at >= start,
                    Opportunity.created_at < end], amount=Opportunity.amount)
-    elif subject == "calls":
-        query = (select(CallRecord.disposition, func.count()).where(
-            owned_by(CallRecord.owner_id, owners), CallRecord.created_at >= start, CallRecord.created_at < end)
-            .group_by(CallRecord.disposition).order_by(func.count().desc()))
-        out["dispositions"] = [{"name": code or "", "count": int(n)} for code, n in db.session.execute(query)]
     return out
 
 
@@ -395,7 +403,7 @@ def statistics(page: Page, user, window: Window, department=None, employee=None,
         extra["rank_by"] = rank_by
     else:
         rows = _employee_rows(figures, base, owners)
+    series, counted_with_series = _series(page.subject, window, owners, keys)
     return {"page": page.key, "from": window.start.isoformat(), "to": window.end.isoformat(), **extra,
-            "columns": keys, "series": _series(page.subject, window, owners, keys),
-            "table": rows, "total": _total(rows, keys),
-            "breakdowns": _breakdowns(page.subject, window, owners)}
+            "columns": keys, "series": series, "table": rows, "total": _total(rows, keys),
+            "breakdowns": {**_breakdowns(page.subject, window, owners), **counted_with_series}}
