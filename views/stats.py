@@ -61,6 +61,17 @@ def make_page_view(page):
         base_permissions = ["can_view"]
         default_view = "list"
 
+        def create_blueprint(self, appbuilder, endpoint=None, static_folder=None):
+            blueprint = super().create_blueprint(appbuilder, endpoint, static_folder)
+            for status in (403, 404):  # refusals as a page of the app, in the user's language
+                blueprint.register_error_handler(status, self.refusal)
+            return blueprint
+
+        def refusal(self, error):
+            message = (_("You do not have permission to see this statistic.") if error.code == 403
+                       else _("This department or employee does not exist, or is outside your data permission."))
+            return self.render_template("stats/refusal.html", message=message, title=str(page.label)), error.code
+
         @expose("/")
         @has_access
         def list(self):

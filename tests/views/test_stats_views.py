@@ -98,7 +98,8 @@ def test_the_screen_shows_the_figures_and_the_note(client, dataset):
     assert "echarts.min.js" in page and 'id="chart-series"' in page
     departments = client.get(f"/stats/department_calls/?{MARCH}").get_data(as_text=True)
     assert "按员工当前所在部门" in departments
-    assert client.get(f"/stats/employee_calls/?{MARCH}&employee={dataset.s3}").status_code == 404
+    refused = client.get(f"/stats/employee_calls/?{MARCH}&employee={dataset.s3}")
+    assert refused.status_code == 404 and "不在您的数据权限范围内" in refused.get_data(as_text=True)
     assert client.get("/stats/employee_calls/?from=bad").status_code == 200  # the form says what is wrong
 
 
@@ -109,7 +110,8 @@ def test_menus_and_pages_follow_the_analysis_rights(client, dataset):
     urls = {child["url"] for child in center["childs"]}
     assert urls == {"/stats/employee_customers/", "/stats/employee_followups/", "/stats/employee_calls/",
                     "/stats/employee_sales/", "/stats/ranking/"}
-    assert client.get("/stats/department_calls/").status_code == 403
+    refused = client.get("/stats/department_calls/")
+    assert refused.status_code == 403 and "您没有查看此统计的权限" in refused.get_data(as_text=True)
     assert client.get("/stats/department_calls/export").status_code == 403
     for url in urls:
         assert client.get(url).status_code == 200, url
