@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install run test test-pg browser translations clean
+.PHONY: install run test test-pg browser translations clean vendor-echarts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,3 +55,7 @@ translations: install
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
+
+# Apache ECharts for the data center's charts, from the npm registry into app/static/vendor (committed; no CDN)
+vendor-echarts:
+	tools/vendor_echarts.sh $(ECHARTS_VERSION)

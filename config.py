@@ -38,6 +38,8 @@ class Config:
     REDIS_URL = os.environ.get("REDIS_URL") or None
 
     APP_NAME = "CRM"
+    # the data center's days run from midnight to midnight in this zone (the database stores naive UTC)
+    TIMEZONE = os.environ.get("CRM_TIMEZONE", "Asia/Shanghai")
     APP_THEME = ""
     # the schema is made by migrations and permissions are synced by `flask crm init`
     FAB_CREATE_DB = False

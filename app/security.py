@@ -108,6 +108,9 @@ class CrmSecurityManager(SecurityManager):
                 g._crm_menu_access = self.get_user_menu_access()
             return view_name in g._crm_menu_access
         user = g.get("user")
+        if view_name and view_name.startswith(STATS_RESOURCE_PREFIX):
+            # 数据中心: a page opens with its 数据分析 right (RoleProfile.analysis), not a permission row
+            return _stats_access(user, view_name)
         if user is not None and not user.is_anonymous and user.is_active:
             return (permission_name, view_name) in self.permission_pairs(user)
         return super().has_access(permission_name, view_name)
@@ -171,6 +174,25 @@ def _session_started(sender, user, **extra):
 
 def _session_ended(sender, user=None, **extra):
     sessions.end_current()
+STATS_RESOURCE_PREFIX = "stats:"
+
+
+def _stats_access(user, view_name: str) -> bool:
+    """"stats:<page>" opens with one of the page's rights; "stats:any" with any 数据分析 right (read once
+    per request)."""
+    from app import stats
+
+    if user is None or getattr(user, "is_anonymous", True) or not user.is_active:
+        return False
+    cached = g.get("_crm_analysis")
+    if cached is None or cached[0] != user.id:
+        cached = g._crm_analysis = (user.id, stats.rights_of(user))
+    rights = cached[1]
+    key = view_name[len(STATS_RESOURCE_PREFIX):]
+    if key == "any":
+        return bool(rights)
+    page = stats.PAGES.get(key)
+    return page is not None and stats.may_open(page, rights)
 
 
 def current_app_sm() -> CrmSecurityManager:

@@ -8,5 +8,6 @@ from models.crm import Contact, Customer, CustomerGroup, FollowUp, OwnerHistory,
 from models.org import AccountState, Department, Employee  # noqa: F401
 from models.roles import RoleFieldPermission, RoleProfile  # noqa: F401
 from models.sales import Contract, Invoice, Opportunity, Product  # noqa: F401
+from models.stats_indexes import STATS_INDEXES  # noqa: F401
 
 metadata = Model.metadata

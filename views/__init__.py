@@ -37,6 +37,11 @@ def register(appbuilder) -> None:
             appbuilder.add_view_no_menu(registry[spec.key])
         appbuilder.add_api(generator_api.build_api(spec))
 
+    # 数据中心: one screen per 数据分析 right, and 排行榜
+    from views import stats
+
+    stats.register(lambda view, name, label, icon: add(view, name, label, DATA_CENTER, icon), appbuilder)
+
     add(EmployeeView, "Employees", _l("Organisation"), SETTINGS, "fa-users")
     add(DepartmentView, "Departments", _l("Departments"), SETTINGS, "fa-sitemap")
     add(RoleView, "Roles", _l("Role permissions"), SETTINGS, "fa-key")

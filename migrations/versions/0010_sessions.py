@@ -1,7 +1,7 @@
 """server-side web sessions
 
 Revision ID: 0010_sessions
-Revises: 0005_call_center
+Revises: 0008_stats
 Create Date: 2026-11-29 20:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_sessions'
-down_revision = '0005_call_center'
+down_revision = '0008_stats'
 branch_labels = None
 depends_on = None
 
