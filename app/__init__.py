@@ -32,7 +32,9 @@ def create_app(config_object=None) -> Flask:
 
         register(appbuilder)
         _protect_forms(app)
-    from app import cli
+    from app import cli, request_guard
+
+    request_guard.init_app(app)
 
     cli.register(app)
     app.add_url_rule("/health", "health", lambda: ("ok", 200, {"Content-Type": "text/plain"}))

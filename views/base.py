@@ -3,7 +3,7 @@ and nothing is half-saved, and one way to turn a domain error into an API answer
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
-from flask_appbuilder import ModelView
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 from flask_babel import gettext as _
@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 
 from app.errors import CrmError, NotFound
 from app.extensions import db
+from app.inputs import parse_id
 
 
 def attach_error(form, error: CrmError) -> None:
@@ -31,6 +32,44 @@ class ServiceModelView(ModelView):
 
     def post_edit_redirect(self):
         return redirect(url_for(f"{self.endpoint}.list"))
+
+    def render_template(self, template, **kwargs):
+        """A page answering a POST is a form sent back with its errors (success redirects): 400, so a
+        refusal is a refusal to the browser and to a script alike."""
+        page = super().render_template(template, **kwargs)
+        return (page, 400) if request.method == "POST" and isinstance(page, str) else page
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        """FAB's bulk-action entry, with the ticked ids checked: a missing, unknown or foreign rowid is a
+        4xx in the user's language, and only records in the user's scope reach the action."""
+        return self._run_action(request.form.get("action", ""), request.form.getlist("rowid"))
+
+    @expose("/action/<string:name>/<pk>", methods=["POST"])
+    def action(self, name, pk):
+        """FAB's one-record action (from a detail page), checked the same way."""
+        return self._run_action(name, [pk])
+
+    def _run_action(self, name, pks):
+        action = self.actions.get(name)
+        if action is None:
+            raise CrmError(_l("Unknown action."))
+        if not self.appbuilder.sm.has_access(self.get_action_permission_name(action.name),
+                                             self.class_permission_name):
+            raise CrmError(_l("You do not have permission to do this."), status=403)
+        ids = [parse_id(pk, "rowid", malformed_status=400) for pk in pks]
+        if not ids:
+            raise CrmError(_l("Please select at least one record."), field="rowid")
+        items = [self.datamodel.get(pk, self._base_filters) for pk in dict.fromkeys(ids)]
+        if any(item is None for item in items):
+            raise NotFound(_l("This record does not exist."), field="rowid")
+        return action.func(items)
+
+    @expose("/download/<string:filename>")
+    @has_access
+    def download(self, filename):
+        """FAB serves uploaded files here; CRM records have none."""
+        raise NotFound(_l("This file does not exist."))
 
     def limit_form(self, form, creating: bool) -> None:
         """Per-request narrowing of a form (field permissions); nothing by default."""
@@ -109,6 +148,10 @@ class ServiceModelView(ModelView):
         self.update_redirect()
 
 
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
 class CrmModelRestApi(ModelRestApi):
     """ModelRestApi whose domain errors become 4xx JSON with a translated `message`."""
 
@@ -157,6 +200,14 @@ class CrmModelRestApi(ModelRestApi):
                 info[key] = "" if key == "description" else field.name
         return info
 
+    def _handle_filters_args(self, rison_args):
+        """The list's and the export's `filters`, each value checked against its column (400 otherwise)."""
+        from views.datamodel import check_filter_values
+
+        filters = super()._handle_filters_args(rison_args)
+        check_filter_values(self.datamodel, filters)
+        return filters
+
     def pre_get_list(self, data):
         from views.datamodel import CrmInterface
 
@@ -166,7 +217,13 @@ class CrmModelRestApi(ModelRestApi):
 
     # FAB's own answers, in the user's language
     def response_400(self, message=None):
-        return self.response(400, message=message or _("The request is not valid."))
+        """FAB's own 400s (a `q` that fails its JSON schema, a wrong column) say why in English: keep the
+        detail after a sentence in the user's language."""
+        if not message:
+            return self.response(400, message=_("The request is not valid."))
+        if isinstance(message, str) and not _has_cjk(message):
+            message = _("The request is not valid: %(detail)s", detail=message)
+        return self.response(400, message=str(message))
 
     def response_401(self):
         return self.response(401, message=_("Please log in first."))
@@ -181,4 +238,19 @@ class CrmModelRestApi(ModelRestApi):
         return self.response(422, message=message or _("The data could not be processed."))
 
     def response_500(self, message=None):
+        """FAB's @safe turns every exception into a 500; a refusal raised below a FAB handler (a filter
+        value, an id) is still the caller's mistake and answers as such (sys.exc_info: we are inside
+        @safe's except block)."""
+        import sys
+
+        from sqlalchemy.exc import DataError
+
+        error = sys.exc_info()[1]
+        if isinstance(error, CrmError):
+            db.session.rollback()
+            return self.error_response(error)
+        if isinstance(error, DataError):
+            db.session.rollback()
+            return self.response(400, message=_("A value is not valid for this field (too long, too large or of "
+                                                "the wrong kind)."))
         return self.response(500, message=_("Something went wrong on the server; please try again."))

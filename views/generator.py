@@ -20,17 +20,18 @@ from sqlalchemy import Boolean, DateTime, Integer, and_, inspect, or_, select
 from wtforms.validators import DataRequired
 
 import custom_fields
-from app import exporting, records, scopes
+from app import exporting, phone, records, scopes
 from custom_fields import values as custom_values
 from app.errors import CrmError
 from app.extensions import db
+from app.inputs import parse_id
 from app.permissions import MODULES
 from models.choices import Choice
 from models.mixins import OwnedMixin
 from models.org import AccountState, Employee
 from views.base import ServiceModelView, attach_error
 from views.custom_field_hooks import CustomFieldScreenHooks
-from views.datamodel import CrmInterface
+from views.datamodel import CrmInterface, check_filter_values
 from views.field_permission_hooks import FieldPermissionScreenHooks, current_access
 from views.widgets import RecordSelectField
 
@@ -188,9 +189,9 @@ def keyword_predicate(spec: ModuleSpec, text: str):
     text = (text or "").strip()
     if not text:
         return None
-    digits = "".join(ch for ch in text if ch.isdigit())
     model = spec.model
-    if spec.phone_columns and digits and len(digits) >= 3 and len(digits) == len(text.replace(" ", "").replace("-", "")):
+    digits = phone.search_digits(text)  # fullwidth '１３７…', '+86 137-…' -> ASCII digits, as they are stored
+    if spec.phone_columns and digits and len(digits) >= 3:
         digits = digits[-11:] if len(digits) > 11 else digits
         if len(digits) == 11:
             return or_(*[getattr(model, c) == digits for c in spec.phone_columns])
@@ -449,6 +450,10 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
     def _user(self):
         return g.user
 
+    def _get_list_widget(self, filters, **kwargs):
+        check_filter_values(self.datamodel, filters)  # `_flt_0_status=abc`: 400, not SQL with a wrong type
+        return super()._get_list_widget(filters, **kwargs)
+
     # -- CRUD through app.records (scope, owner, unique and required checks in one place)
 
     def create_item(self, form):
@@ -483,10 +488,7 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
         permission_module = action_spec.module or self.class_permission_name
         if not self.appbuilder.sm.has_access(f"can_{action_spec.permission}", permission_module):
             abort(403)
-        try:
-            ids = [int(i) for i in request.args.get("ids", "").split(",") if i.strip()]
-        except ValueError:
-            ids = []
+        ids = [parse_id(i, "ids", malformed_status=400) for i in request.args.get("ids", "").split(",") if i.strip()]
         if not ids:
             flash(_("Please select at least one record."), "warning")
             return redirect(url_for(".list"))
@@ -530,6 +532,7 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
     @has_access
     def export(self):
         get_filter_args(self._filters)
+        check_filter_values(self.datamodel, self._filters)
         filters = self._filters.get_joined_filters(self._base_filters)
         fmt = request.args.get("format", "xlsx")
         if fmt not in exporting.FORMATS:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g, request
 from flask_appbuilder.api import expose as api_expose
 from flask_appbuilder.api import protect, rison, safe
+from flask_appbuilder.api.schemas import get_list_schema
 from flask_appbuilder.exceptions import FABException
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,6 +15,7 @@ from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, 
 from app import exporting
 from app.errors import CrmError
 from app.extensions import db
+from app.inputs import parse_id
 from app.permissions import MODULES
 from custom_fields import query as custom_query
 from custom_fields import values as custom_values
@@ -116,11 +118,12 @@ def _make_api_action(spec: ModuleSpec, action_spec: ActionSpec):
         if not _allowed(action_spec, self):
             return self.response(403, message=_("You do not have permission to do this."))
         try:
-            result = action_spec.run(body["ids"], data, g.user)
+            ids = list(dict.fromkeys(parse_id(pk, "ids", malformed_status=400) for pk in body["ids"]))
+            result = action_spec.run(ids, data, g.user)
         except CrmError as error:
             db.session.rollback()
             return self.error_response(error)
-        ids = [r.id for r in result] if isinstance(result, (list, tuple)) else body["ids"]
+        ids = [r.id for r in result] if isinstance(result, (list, tuple)) else ids
         return self.response(200, ids=ids, count=len(ids), message=str(action_spec.done or _l("Done.")) % {
             "n": len(ids)})
 
@@ -199,7 +202,7 @@ class GeneratedApi(FieldPermissionApiHooks, CustomFieldApiHooks, CrmModelRestApi
     @api_expose("/export", methods=["GET"])
     @protect()
     @safe
-    @rison()
+    @rison(get_list_schema)
     def export(self, **kwargs):
         """Export the list (same rison `q` filters as the list, custom fields' {"col": "cf_<key>", ...} too) as
         xlsx or csv; custom fields are the last columns.

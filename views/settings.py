@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash
 from flask_appbuilder import SimpleFormView
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from views.datamodel import SafeInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_appbuilder.forms import DynamicForm
@@ -24,7 +24,7 @@ SETTINGS_PERMISSIONS = ["can_view", "can_edit"]
 
 
 class ChoiceView(ServiceModelView):
-    datamodel = SQLAInterface(Choice)
+    datamodel = SafeInterface(Choice)
     route_base = "/options"
     class_permission_name = SETTINGS
     method_permission_name = SETTINGS_METHODS
