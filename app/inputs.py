@@ -128,3 +128,9 @@ def column_of(model, name: str):
 # FAB's form fields say these in English and FAB's Chinese catalog lacks them; the form template passes
 # every error through gettext, so listing them here puts them in our catalog (tools/i18n.py extracts them)
 FAB_FORM_MESSAGES = (_l("Not a valid choice"),)
+
+
+def check_attr(model, name: str, value: Any, label=None) -> Any:
+    """check_column for attribute `name` of `model` (services that set columns one by one)."""
+    column = column_of(model, name)
+    return value if column is None else check_column(model, column, value, label)

@@ -35,6 +35,7 @@ def init_app(app) -> None:
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(BadRequest, _bad_request)
     app.register_error_handler(DataError, _data_error)
+    app.register_error_handler(OverflowError, _data_error)  # SQLite: an integer past 2^63
 
 
 def is_api() -> bool:
@@ -78,7 +79,7 @@ def _data_error(error):
     from app.extensions import db
 
     db.session.rollback()
-    log.warning("value refused by the database: %s", error.orig)
+    log.warning("value refused by the database: %s", getattr(error, "orig", error))
     return refusal(_l("A value is not valid for this field (too long, too large or of the wrong kind)."), 400)
 
 

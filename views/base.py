@@ -148,6 +148,45 @@ class ServiceModelView(ModelView):
         self.update_redirect()
 
 
+# marshmallow's messages, in the user's language (patterns: marshmallow 3's defaults)
+_SCHEMA_MESSAGES = (
+    (r"Unknown field\.", _l("unknown field")),
+    (r"Missing data for required field\.", _l("required")),
+    (r"Field may not be null\.", _l("cannot be empty")),
+    (r"Not a valid integer\.", _l("please enter a whole number")),
+    (r"Not a valid (number|decimal)\.?", _l("please enter a number")),
+    (r"Special numeric values \(nan or infinity\) are not permitted\.", _l("please enter a number")),
+    (r"Not a valid string\.", _l("please enter text")),
+    (r"Not a valid boolean\.", _l("please enter true or false")),
+    (r"Not a valid (datetime|date)\.", _l("please enter a date like 2024-01-31")),
+    (r"Not a valid (list|mapping type)\.", _l("the value has the wrong type")),
+    (r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.", _l("%(min)s to %(max)s characters")),
+    (r"Longer than maximum length (?P<max>\d+)\.", _l("at most %(max)s characters")),
+    (r"Must be one of: (?P<choices>.*)\.", _l("must be one of: %(choices)s")),
+    (r"Must be (greater than or equal to|less than or equal to|between) .*", _l("the number is out of range")),
+)
+
+
+def schema_error_text(messages) -> str:
+    """{'gender': ['Must be one of: male, female.']} -> "gender：必须是以下之一：male, female" (the first error)."""
+    import re
+
+    field = None
+    while isinstance(messages, dict) and messages:
+        field, messages = next(iter(messages.items()))
+    while isinstance(messages, (list, tuple)) and messages:
+        messages = messages[0]
+        if isinstance(messages, dict):
+            return schema_error_text(messages)
+    text = str(messages)
+    for pattern, translated in _SCHEMA_MESSAGES:
+        match = re.fullmatch(pattern, text)
+        if match:
+            text = str(translated) % match.groupdict() if match.groupdict() else str(translated)
+            break
+    return f"{field}：{text}" if field is not None else text
+
+
 def _has_cjk(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
@@ -168,7 +207,7 @@ class CrmModelRestApi(ModelRestApi):
             return schema.load(body)
         except ValidationError as err:
             field_name = next(iter(err.messages), None) if isinstance(err.messages, dict) else None
-            raise CrmError(_l("Invalid input: %(e)s", e=err.messages), field=field_name)
+            raise CrmError(_l("Invalid input: %(e)s", e=schema_error_text(err.messages)), field=field_name)
 
     def _answer(self, fn):
         """Run a write; a refusal rolls everything back and answers 4xx JSON."""
@@ -249,7 +288,7 @@ class CrmModelRestApi(ModelRestApi):
         if isinstance(error, CrmError):
             db.session.rollback()
             return self.error_response(error)
-        if isinstance(error, DataError):
+        if isinstance(error, (DataError, OverflowError)):  # a value no check caught (SQLite: past 2^63)
             db.session.rollback()
             return self.response(400, message=_("A value is not valid for this field (too long, too large or of "
                                                 "the wrong kind)."))

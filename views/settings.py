@@ -55,15 +55,15 @@ class ChoiceView(ServiceModelView):
 
 
 class PoolRulesForm(DynamicForm):
-    daily_claim_limit = IntegerField(_l("Daily claim limit per employee"), validators=[InputRequired(), NumberRange(0)],
+    daily_claim_limit = IntegerField(_l("Daily claim limit per employee"), validators=[InputRequired(), NumberRange(0, 100_000)],
                                      widget=BS3TextFieldWidget(), description=_l("0 = no limit"))
     reclaim_cooldown_days = IntegerField(_l("Days before an ex-owner may claim a customer again"),
-                                         validators=[InputRequired(), NumberRange(0)], widget=BS3TextFieldWidget(),
+                                         validators=[InputRequired(), NumberRange(0, 36_500)], widget=BS3TextFieldWidget(),
                                          description=_l("0 = no limit"))
-    max_owned = IntegerField(_l("Most customers one employee may own"), validators=[InputRequired(), NumberRange(0)],
+    max_owned = IntegerField(_l("Most customers one employee may own"), validators=[InputRequired(), NumberRange(0, 10_000_000)],
                              widget=BS3TextFieldWidget(), description=_l("0 = no limit"))
     auto_release_days = IntegerField(_l("Return to the pool after this many days without a follow-up"),
-                                     validators=[InputRequired(), NumberRange(0)], widget=BS3TextFieldWidget(),
+                                     validators=[InputRequired(), NumberRange(0, 36_500)], widget=BS3TextFieldWidget(),
                                      description=_l("0 = never; run `flask crm pool-reclaim` daily"))
 
 
