@@ -9,13 +9,13 @@ from flask_appbuilder.api.schemas import get_list_schema
 from flask_appbuilder.exceptions import FABException
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, fields as ma
+from marshmallow import Schema, fields as ma, validate
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, inspect
 
 from app import exporting
 from app.errors import CrmError
 from app.extensions import db
-from app.inputs import parse_id
+from app.inputs import length_limit, parse_id
 from app.permissions import MODULES
 from custom_fields import query as custom_query
 from custom_fields import values as custom_values
@@ -43,6 +43,12 @@ def _schema(spec: ModuleSpec, columns, partial: bool, name: str) -> Schema:
         kwargs = {"allow_none": col.nullable}
         if field_class is ma.Decimal:
             kwargs["as_string"] = True
+        # the column's own limits, so _info shows them; app.records checks them again for every path
+        choices = getattr(spec.model, "value_labels", {}).get(column)
+        if choices:
+            kwargs["validate"] = validate.OneOf(list(choices))
+        elif field_class is ma.String and length_limit(col):
+            kwargs["validate"] = validate.Length(max=length_limit(col))
         schema_fields[column] = field_class(**kwargs)
     if spec.owned and "owner" not in schema_fields and not partial:
         schema_fields["owner"] = ma.Integer(allow_none=True)

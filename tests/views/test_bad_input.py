@@ -219,6 +219,16 @@ def test_an_amount_rounds_half_up_to_the_cent_on_every_database(client, world, a
             db.session.remove()
 
 
+def test_an_amount_typed_on_the_form_rounds_half_up_too(client, world, app):
+    web_login(client)
+    response = client.post("/opportunity/add", data={"customer": str(world["customer"]), "name": "表单商机",
+                                                    "amount": "1.005"})
+    assert response.status_code == 302, chinese_message(response)
+    with app.app_context():
+        assert str(db.session.scalars(select(Opportunity.amount).where(Opportunity.name == "表单商机")).one()) == "1.01"
+        db.session.remove()
+
+
 def test_the_largest_amount_that_fits_is_stored(client, world, app):
     response = client.put(f"/api/v1/contract/{world['contract']}", headers=bearer(client),
                           json={"amount": "999999999999.99"})
@@ -331,6 +341,14 @@ def test_a_huge_page_size_on_a_list_is_capped(app, client, world):
     response = client.get("/customer/list/?psize_CustomerView=1000000000")
     assert response.status_code == 200
     assert response.get_data(as_text=True).count('name="rowid"') == 100
+
+
+def test_the_employee_list_finds_a_login_typed_with_fullwidth_digits(client, world):
+    import prison
+
+    q = prison.dumps({"filters": [{"col": "username", "opr": "sw", "value": _fullwidth(world["seller_login"][:7])}]})
+    found = client.get(f"/api/v1/employee/?q={q}", headers=bearer(client)).get_json()
+    assert [r["username"] for r in found["result"]] == [world["seller_login"]]
 
 
 def test_the_login_form_takes_a_mobile_typed_with_fullwidth_digits(client, app, world):
