@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 import prison
 from flask import current_app, jsonify, render_template, request
@@ -26,7 +27,8 @@ log = logging.getLogger(__name__)
 
 SCREEN_PAGE_SIZE_MAX = 100  # the list's page-size menu offers up to 100
 MAX_PAGE = 1_000_000
-MAX_NESTING = 16  # a list filter is three levels deep: (filters:!((col:..,value:!(..))))
+MAX_NESTING = 16
+_FAB_PAGING = re.compile(r"^(page|psize)_[A-Z]\w*$")  # a list filter is three levels deep: (filters:!((col:..,value:!(..))))
 
 
 def init_app(app) -> None:
@@ -166,8 +168,10 @@ def parse_q(text: str):
         raise CrmError(_l("The query (q) is nested too deeply."))
     try:
         return prison.loads(text)
-    except Exception:
+    except prison.decoder.ParserException:
         pass
+    except Exception:  # '(((' recurses without end, '(a:' is a TypeError: FAB catches only ParserException
+        raise CrmError(_l("The query (q) is not valid rison or JSON."), status=422)
     try:
         return json.loads(text)
     except Exception:
@@ -175,15 +179,21 @@ def parse_q(text: str):
 
 
 def _check_rison():
+    """FAB's list `q`: never parsed when nested past MAX_NESTING; its paging checked when it is an object.
+    A `q` that is not rison at all is left to the endpoint (FAB answers 400, translated in views/base.py)."""
     text = request.args.get("q")
     if not text:
         return None
+    if too_deep(text):
+        return refusal(_l("The query (q) is nested too deeply."), 400)
     try:
         args = parse_q(text)
     except CrmError as error:
-        return refusal(error.message, 400)
+        if error.status == 422:  # FAB would parse it again and fail with a 500: refuse it here
+            return refusal(error.message, 400)
+        return None
     if not isinstance(args, dict):
-        return refusal(_l("The query (q) must be an object, e.g. (page:0,page_size:20)."), 400)
+        return None
     page, page_size = args.get("page", 0), args.get("page_size", 1)
     if not _whole(page) or not 0 <= page <= MAX_PAGE:
         return refusal(_l("page must be a whole number from 0 to %(n)d.", n=MAX_PAGE), 400, "page")
@@ -204,9 +214,10 @@ def _check_screen_paging():
     changed = False
     args = request.args.to_dict(flat=False)
     for key, values in args.items():
-        is_page, is_size = key.startswith("page_"), key.startswith("psize_")
-        if not (is_page or is_size):
+        match = _FAB_PAGING.match(key)  # page_CustomerView, psize_CustomerView: FAB's names, by view class
+        if match is None:
             continue
+        is_page, is_size = match.group(1) == "page", match.group(1) == "psize"
         for i, value in enumerate(values):
             try:
                 number = int(value)

@@ -187,6 +187,13 @@ def schema_error_text(messages) -> str:
     return f"{field}：{text}" if field is not None else text
 
 
+_FAB_400 = {
+    "Not a valid rison/json argument": _l("The query (q) is not valid rison or JSON."),
+    "Not a valid rison argument": _l("The query (q) is not valid rison or JSON."),
+    "Request is not JSON": _l("The request body must be a JSON object."),
+}
+
+
 def _has_cjk(text: str) -> bool:
     return any("\u4e00" <= ch <= "\u9fff" for ch in text)
 
@@ -260,7 +267,9 @@ class CrmModelRestApi(ModelRestApi):
         detail after a sentence in the user's language."""
         if not message:
             return self.response(400, message=_("The request is not valid."))
-        if isinstance(message, str) and not _has_cjk(message):
+        if message in _FAB_400:
+            message = _FAB_400[message]
+        elif isinstance(message, str) and not _has_cjk(message):
             message = _("The request is not valid: %(detail)s", detail=message)
         return self.response(400, message=str(message))
 

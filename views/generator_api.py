@@ -47,7 +47,8 @@ def _schema(spec: ModuleSpec, columns, partial: bool, name: str) -> Schema:
         choices = getattr(spec.model, "value_labels", {}).get(column)
         if choices:
             kwargs["validate"] = validate.OneOf(list(choices))
-        elif field_class is ma.String and length_limit(col):
+        elif field_class is ma.String and length_limit(col) and column not in getattr(spec.model, "mobile_fields", ()):
+            # (a mobile is measured once normalised: '+86 139-1111-2222' is 11 digits)
             kwargs["validate"] = validate.Length(max=length_limit(col))
         schema_fields[column] = field_class(**kwargs)
     if spec.owned and "owner" not in schema_fields and not partial:
