@@ -16,11 +16,11 @@ from flask_appbuilder.urltools import get_filter_args
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, DateTime, Integer, and_, inspect, or_, select
+from sqlalchemy import Boolean, DateTime, Integer, Numeric, String, Text, and_, inspect, or_, select
 from wtforms.validators import DataRequired
 
 import custom_fields
-from app import exporting, phone, records, scopes
+from app import exporting, inputs, phone, records, scopes
 from custom_fields import values as custom_values
 from app.errors import CrmError
 from app.extensions import db
@@ -282,6 +282,35 @@ def _optional_field(column, label, value_labels):
     return None
 
 
+def column_validators(spec: ModuleSpec) -> dict:
+    """The form's checks from the model's column types (a String's length, a Numeric's precision), so a
+    form shows every such error at once; app.records checks the same again for the API and the importer."""
+    from wtforms import ValidationError
+    from wtforms.validators import Length
+
+    mapper = inspect(spec.model)
+    mobiles = getattr(spec.model, "mobile_fields", ())
+    result = {}
+
+    def fits(column):
+        def check(form, field):
+            try:
+                inputs.check_column(spec.model, column, field.data, spec.labels.get(column.key, column.key))
+            except CrmError as error:
+                raise ValidationError(str(error.message))
+        return check
+
+    for name in set(spec.form_columns) | set(spec.edit_columns or ()):
+        column = mapper.columns.get(name)
+        if column is None or name in mobiles:
+            continue
+        if isinstance(column.type, Numeric):
+            result[name] = [fits(column)]
+        elif isinstance(column.type, (String, Text)) and inputs.length_limit(column):
+            result[name] = [Length(max=inputs.length_limit(column))]
+    return result
+
+
 def _lookup_url(key, column):
     return lambda: url_for(f"{_view_name(key)}.lookup", column=column)
 
@@ -383,6 +412,7 @@ def build_view(spec: ModuleSpec, registry: dict) -> type:
         page_size=PAGE_SIZE,
         label_columns=spec.labels,
         base_filters=[["id", make_scope_filter(spec), None]],
+        validators_columns=column_validators(spec),
         add_form_extra_fields=form_fields(spec),
         edit_form_extra_fields=form_fields(spec),
         formatters_columns=formatters(spec),
