@@ -9,6 +9,7 @@ from JSON) is refused here too: PostgreSQL cannot store either.
 from __future__ import annotations
 
 import decimal
+import re
 from typing import Any, Optional
 
 from flask_babel import lazy_gettext as _l
@@ -19,12 +20,13 @@ from app.errors import CrmError, NotFound
 
 MAX_ID = 2 ** 31 - 1  # ids are INTEGER columns (int4 on PostgreSQL)
 TEXT_LIMIT = 10_000  # a Text column has no length of its own; a note longer than this is not a note
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _INT_LIMITS = ((BigInteger, 2 ** 63 - 1), (SmallInteger, 2 ** 15 - 1), (Integer, 2 ** 31 - 1))
 
 
 def bad_text(text: str) -> bool:
     """NUL bytes or a lone UTF-16 surrogate (valid in JSON's \\ud800 escape, not storable anywhere)."""
-    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
+    return _UNSTORABLE.search(text) is not None
 
 
 def check_text(value: str, field: Optional[str] = None, label=None) -> str:

@@ -33,11 +33,19 @@ _FAB_PAGING = re.compile(r"^(page|psize)_[A-Z]\w*$")  # a list filter is three l
 
 def init_app(app) -> None:
     app.before_request(guard_request)
+    logging.getLogger("flask_appbuilder.api").addFilter(_not_a_refusal)
     app.register_error_handler(CrmError, _crm_error)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(BadRequest, _bad_request)
     app.register_error_handler(DataError, _data_error)
     app.register_error_handler(OverflowError, _data_error)  # SQLite: an integer past 2^63
+
+
+def _not_a_refusal(record: logging.LogRecord) -> bool:
+    """FAB's @safe logs every exception with its traceback before views/base.py turns a refusal into a 4xx:
+    a refused value is the caller's mistake, not a server error, and must not fill the log."""
+    error = record.exc_info[1] if record.exc_info else None
+    return not isinstance(error, (CrmError, DataError, OverflowError))
 
 
 def is_api() -> bool:
