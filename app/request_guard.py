@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 
 SCREEN_PAGE_SIZE_MAX = 100  # the list's page-size menu offers up to 100
 MAX_PAGE = 1_000_000
-MAX_NESTING = 16
-_FAB_PAGING = re.compile(r"^(page|psize)_[A-Z]\w*$")  # a list filter is three levels deep: (filters:!((col:..,value:!(..))))
+MAX_NESTING = 16  # a list filter is three levels deep: (filters:!((col:..,value:!(..))))
+_FAB_PAGING = re.compile(r"^(page|psize)_[A-Z]\w*$")  # FAB's list paging: page_CustomerView, psize_CustomerView
 
 
 def init_app(app) -> None:
