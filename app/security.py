@@ -6,6 +6,7 @@ import datetime as dt
 import time
 
 from flask import current_app, g, session
+from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
 from flask_appbuilder.security.views import UserDBModelView
@@ -46,8 +47,24 @@ def _issued_before_epoch(user: Employee, issued_at: float | None) -> bool:
     return issued_at < user.auth_epoch.replace(tzinfo=dt.timezone.utc).timestamp()
 
 
+class CrmSecurityApi(SecurityApi):
+    """FAB's token login (/api/v1/security/login), answering in the user's language like every other API."""
+
+    def response_400(self, message=None):
+        from flask_babel import gettext
+
+        return self.response(400, message=gettext("Please send a JSON body with username, password and "
+                                                  "provider \"db\"."))
+
+    def response_401(self):
+        from flask_babel import gettext
+
+        return self.response(401, message=gettext("Wrong login or password, or the account is not active."))
+
+
 class CrmSecurityManager(SecurityManager):
     user_model = Employee
+    security_api = CrmSecurityApi
     userdbmodelview = ProfileView
 
     def create_login_manager(self, app):

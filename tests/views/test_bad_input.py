@@ -395,3 +395,10 @@ def test_a_formula_in_a_custom_field_label_is_neutralised_in_export_headers(app,
     text = client.get("/api/v1/customer/export?format=csv", headers=headers).get_data(as_text=True).lstrip("\ufeff")
     header = next(csv.reader(io.StringIO(text)))
     assert "'=HYPERLINK(\"http://x\")" in header and not any(h.startswith(("=", "+", "-", "@")) for h in header)
+
+
+@pytest.mark.parametrize("body", [{"username": 123, "password": "x", "provider": "db"}, {"username": "a" * 10_000},
+                                  {"username": "admin", "password": "wrong", "provider": "db"}])
+def test_the_token_login_refuses_in_chinese(client, world, body):
+    response = client.post("/api/v1/security/login", json=body)
+    assert response.status_code in (400, 401) and CJK.search(response.get_json()["message"])
