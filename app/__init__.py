@@ -32,7 +32,9 @@ def create_app(config_object=None) -> Flask:
 
         register(appbuilder)
         _protect_forms(app)
-    from app import cli, error_pages
+    from app import cli, error_pages, request_guard
+
+    request_guard.init_app(app)
 
     cli.register(app)
     error_pages.register(app)

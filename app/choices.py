@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from app.errors import CrmError, NotFound, unit_of_work
 from app.extensions import db
+from app.inputs import check_attr, is_id
 from app.organisation import check_name
 from models.choices import CHOICE_KINDS, Choice
 from models.crm import Customer
@@ -32,14 +33,15 @@ def create_choice(kind: str, name: str, sort_order: int = 0) -> Choice:
     name = check_name(name)
     with unit_of_work():
         _check_free(kind, name)
-        choice = Choice(kind=kind, name=name, sort_order=sort_order or 0, retired=False)
+        choice = Choice(kind=kind, name=name, sort_order=check_attr(Choice, "sort_order", int(sort_order or 0)),
+                        retired=False)
         db.session.add(choice)
     return choice
 
 
 def update_choice(choice_id, name=None, sort_order=None, retired=None) -> Choice:
     with unit_of_work():
-        choice = db.session.get(Choice, int(choice_id))
+        choice = db.session.get(Choice, int(choice_id)) if is_id(choice_id) else None
         if choice is None:
             raise NotFound(_l("This record does not exist."))
         if name is not None:
@@ -47,7 +49,7 @@ def update_choice(choice_id, name=None, sort_order=None, retired=None) -> Choice
             _check_free(choice.kind, name, exclude_id=choice.id)
             choice.name = name
         if sort_order is not None:
-            choice.sort_order = int(sort_order)
+            choice.sort_order = check_attr(Choice, "sort_order", int(sort_order))
         if retired is not None:
             choice.retired = bool(retired)
     return choice
@@ -60,7 +62,7 @@ def usage(choice: Choice) -> int:
 
 def delete_choice(choice_id) -> None:
     with unit_of_work():
-        choice = db.session.get(Choice, int(choice_id))
+        choice = db.session.get(Choice, int(choice_id)) if is_id(choice_id) else None
         if choice is None:
             raise NotFound(_l("This record does not exist."))
         used = usage(choice)

@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, or_, select, update
 from app import scopes
 from app.errors import CrmError, NotFound, unit_of_work
 from app.extensions import db
+from app.inputs import is_id
 from app.locking import write_lock
 from app.organisation import employee_resigned
 from models.crm import Contact, Customer, OwnerHistory, PoolRules
@@ -73,10 +74,7 @@ def _load_from_pool(ids: list[int], user: Employee) -> list[Customer]:
 
 
 def _employee(owner_id, field="owner") -> Employee:
-    try:
-        employee = db.session.get(Employee, int(owner_id))
-    except (TypeError, ValueError):
-        employee = None
+    employee = db.session.get(Employee, int(owner_id)) if is_id(owner_id) else None
     if employee is None:
         raise NotFound(_l("This employee does not exist."), field=field)
     if employee.state != AccountState.ACTIVE.value:

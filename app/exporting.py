@@ -176,7 +176,7 @@ def _csv_stream(headers, data: Iterable[tuple]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     yield codecs.BOM_UTF8.decode("utf-8")  # so Excel opens UTF-8 Chinese text correctly
-    writer.writerow(headers)
+    writer.writerow([neutralise(h) for h in headers])  # a custom field's label is user text too
     for count, row in enumerate(data, 1):
         writer.writerow([_csv_value(v) for v in row])
         if count % 500 == 0:
@@ -198,7 +198,7 @@ def write_xlsx(headers, data: Iterable[tuple], sheet_name: str = "Sheet1"):
     date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
     datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
     for col, header in enumerate(headers):
-        sheet.write_string(0, col, header, bold)
+        sheet.write_string(0, col, neutralise(header), bold)
     for row_number, row in enumerate(data, 1):
         for col, value in enumerate(row):
             if value is None:

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from app import scopes
 from app.errors import CrmError, NotFound, unit_of_work
 from app.extensions import db
+from app.inputs import check_attr, is_id
 from app.organisation import check_name
 from models.crm import Customer, CustomerGroup, customer_group_member
 from models.org import Employee
@@ -16,10 +17,7 @@ from models.org import Employee
 
 def get_group(group_id, user: Employee) -> CustomerGroup:
     """A group of the user's own; anyone else's is "not found"."""
-    try:
-        group = db.session.get(CustomerGroup, int(group_id))
-    except (TypeError, ValueError):
-        group = None
+    group = db.session.get(CustomerGroup, int(group_id)) if is_id(group_id) else None
     if group is None or group.owner_id != user.id:
         raise NotFound(_l("This group does not exist."), field="group")
     return group
@@ -37,7 +35,8 @@ def create_group(name: str, user: Employee, hidden: bool = False, sort_order: in
     name = check_name(name)
     with unit_of_work():
         _check_free(name, user)
-        group = CustomerGroup(name=name, owner_id=user.id, hidden=bool(hidden), sort_order=sort_order or 0)
+        group = CustomerGroup(name=name, owner_id=user.id, hidden=bool(hidden),
+                              sort_order=check_attr(CustomerGroup, "sort_order", int(sort_order or 0)))
         db.session.add(group)
     return group
 
@@ -53,7 +52,7 @@ def update_group(group_id, user: Employee, name: Optional[str] = None, hidden: O
         if hidden is not None:
             group.hidden = bool(hidden)
         if sort_order is not None:
-            group.sort_order = int(sort_order)
+            group.sort_order = check_attr(CustomerGroup, "sort_order", int(sort_order))
     return group
 
 

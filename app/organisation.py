@@ -16,11 +16,13 @@ from sqlalchemy import func, select, update
 
 from app import sessions
 from app.errors import CrmError, NotFound, unit_of_work
+from app.inputs import check_attr, parse_id
 from app.phone import normalise_mobile  # noqa: F401  (re-exported for older imports)
 from app.extensions import db
 from models.org import AccountState, Department, Employee
 
 MIN_PASSWORD_LENGTH = 6
+MAX_PASSWORD_LENGTH = 128  # a hash is made of it on every login: a megabyte 'password' is an attack
 
 signals = Namespace()
 # sent inside the resign transaction: receivers move the employee's records (customers, ...)
@@ -35,6 +37,9 @@ def check_password(password: Optional[str]) -> str:
         raise CrmError(
             _l("The password must be at least %(n)d characters long.", n=MIN_PASSWORD_LENGTH), field="password"
         )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise CrmError(_l("The password can be at most %(n)d characters long.", n=MAX_PASSWORD_LENGTH),
+                       field="password")
     return password
 
 
@@ -72,10 +77,7 @@ def get_employee(employee_id, field: str = "id") -> Employee:
 
 
 def _as_id(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise NotFound(_l("This record does not exist."))
+    return parse_id(value)  # 'x' or an id past INTEGER: no such record (404), never a database error
 
 
 # ---------------------------------------------------------------- departments
@@ -99,7 +101,8 @@ def create_department(name: str, parent_id=None, sort_order: int = 0) -> Departm
     with unit_of_work():
         parent = get_department(parent_id) if parent_id not in (None, "") else None
         _check_sibling_name(name, parent.id if parent else None)
-        department = Department(name=name, parent=parent, sort_order=sort_order or 0, path="")
+        department = Department(name=name, parent=parent, path="",
+                                sort_order=check_attr(Department, "sort_order", int(sort_order or 0)))
         db.session.add(department)
         db.session.flush()
         department.path = f"{parent.path if parent else '/'}{department.id}/"
@@ -119,7 +122,7 @@ def update_department(department_id, name: Optional[str] = None, parent_id=..., 
         if parent_id is not ...:
             _move(department, new_parent)
         if sort_order is not None:
-            department.sort_order = int(sort_order)
+            department.sort_order = check_attr(Department, "sort_order", int(sort_order))
     return db.session.get(Department, department.id)
 
 

@@ -59,6 +59,13 @@ def _strip(raw) -> str:
     return text
 
 
+def search_digits(raw) -> str:
+    """What a search box's text is as a phone number: its ASCII digits ('１３７ 0008' -> '1370008',
+    '+86 137…' -> '137…'), or "" when it is not only digits and separators."""
+    digits = _strip(raw)
+    return digits if digits.isascii() and digits.isdigit() else ""
+
+
 def normalise_mobile(raw, field: str = "mobile") -> str:
     """A mainland mobile number as 11 ASCII digits, or a CrmError naming the field."""
     digits = _strip(raw)

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app import scopes
 from app.errors import CrmError, NotFound, unit_of_work
+from app.inputs import check_column, parse_id
 from app.extensions import db
 from app.phone import normalise_mobile
 from models.mixins import OwnedMixin
@@ -40,10 +41,7 @@ def resolve_related(model, name: str, value, user: Optional[Employee]):
         return None
     target = rel.mapper.class_
     pk = value.id if isinstance(value, target) else value
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise CrmError(_l("%(field)s: this record does not exist.", field=_label(model, name)), field=name)
+    pk = parse_id(pk, name, _label(model, name), malformed_status=400)
     query = select(target).where(target.id == pk)
     if issubclass(target, OwnedMixin) and target is not Employee:
         query = query.where(scopes.reachable(target, user))
@@ -116,7 +114,7 @@ def _apply(obj, data: dict[str, Any], user: Optional[Employee]) -> None:
                     value = normalise_mobile(value)
                 except CrmError as error:
                     raise CrmError(error.message, field=name)
-            setattr(obj, name, value)
+            setattr(obj, name, check_column(model, column, value, _label(model, name)))
         else:
             raise CrmError(_l("Unknown field: %(field)s", field=name), field=name)
 
@@ -145,7 +143,7 @@ def _owner_from_data(model, data: dict, user: Optional[Employee]) -> Optional[Em
         return user
     if owner in (None, ""):
         return None
-    owner_id = owner.id if isinstance(owner, Employee) else owner
+    owner_id = owner.id if isinstance(owner, Employee) else parse_id(owner, "owner", _label(model, "owner"), 400)
     if not scopes.can_own(user, owner_id):
         raise CrmError(_l("You cannot give records to this employee."), field="owner")
     return db.session.get(Employee, int(owner_id))

@@ -21,6 +21,15 @@ class FieldValueError(ValueError):
         self.message = message
 
 
+def check_storable(text: str) -> str:
+    """NUL bytes and lone surrogates cannot be stored (PostgreSQL refuses them): refused like any bad value."""
+    from app.inputs import bad_text
+
+    if bad_text(text):
+        raise FieldValueError(_l("Contains characters that cannot be stored (NUL bytes or broken Unicode)."))
+    return text
+
+
 def is_empty(raw) -> bool:
     return raw is None or (isinstance(raw, str) and not raw.strip()) or (isinstance(raw, (list, tuple)) and not raw)
 
@@ -46,7 +55,7 @@ class FieldType:
             raw = int(raw)  # a number typed into a spreadsheet cell
         if isinstance(raw, bool) or not isinstance(raw, (str, int, decimal.Decimal)):
             raise FieldValueError(_l("Please enter text."))
-        return " ".join(str(raw).split())
+        return check_storable(" ".join(str(raw).split()))
 
     def check(self, definition, value) -> None:
         limit = min(definition.max_length or self.length_limit, self.length_limit)

@@ -10,6 +10,7 @@ from sqlalchemy import BigInteger, String, cast, delete, func, select, update
 
 from app.errors import CrmError, NotFound, unit_of_work
 from app.extensions import db
+from app.inputs import is_id
 from custom_fields.definitions import forget, snapshot
 from custom_fields.models import RECORD_MODELS, VALUE_MODELS, FieldDefinition, FieldModule, FieldOption
 from custom_fields.types import TYPES, FieldValueError
@@ -30,7 +31,7 @@ class NeedsConfirmation(CrmError):
 
 
 def get_field(field_id) -> FieldDefinition:
-    row = db.session.get(FieldDefinition, field_id) if str(field_id).isdigit() else None
+    row = db.session.get(FieldDefinition, int(field_id)) if is_id(field_id) else None
     if row is None:
         raise NotFound(_l("This custom field does not exist."))
     return row

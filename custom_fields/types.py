@@ -18,7 +18,7 @@ from marshmallow import fields as ma
 from wtforms import SelectField, StringField, TextAreaField
 
 from custom_fields.choice_types import MultiSelectType, SelectType
-from custom_fields.fieldtype import FieldType, FieldValueError, plain as _plain  # noqa: F401 (FieldValueError)
+from custom_fields.fieldtype import FieldType, FieldValueError, check_storable, plain as _plain  # noqa: F401
 
 _TRUE = {"1", "true", "yes", "y", "t", "on", "是", "√"}
 _FALSE = {"0", "false", "no", "n", "f", "off", "否", "×"}
@@ -37,7 +37,7 @@ class LongTextType(FieldType):
     def parse(self, definition, raw):
         if not isinstance(raw, str):
             return super().parse(definition, raw)
-        return raw.strip().replace("\r\n", "\n")
+        return check_storable(raw.strip().replace("\r\n", "\n"))
 
     def form_field(self, definition, label, description, current=None):
         return TextAreaField(label, description=description, widget=BS3TextAreaFieldWidget())

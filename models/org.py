@@ -102,6 +102,7 @@ class Employee(User):
 
     __tablename__ = "ab_user"
     label_column = "first_name"
+    phone_search_fields = ("mobile", "username")  # list filters match these as phone numbers
 
     mobile: Mapped[Optional[str]] = mapped_column(String(11), unique=True)
     gender: Mapped[Optional[str]] = mapped_column(String(8))

@@ -3,7 +3,7 @@ and nothing is half-saved, and one way to turn a domain error into an API answer
 from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
-from flask_appbuilder import ModelView
+from flask_appbuilder import ModelView, expose, has_access
 from flask_appbuilder.api import ModelRestApi
 from flask_appbuilder.urltools import get_filter_args, get_order_args, get_page_args, get_page_size_args
 from flask_babel import gettext as _
@@ -12,6 +12,7 @@ from marshmallow import ValidationError
 
 from app.errors import CrmError, NotFound
 from app.extensions import db
+from app.inputs import parse_id
 
 
 def format_time(value) -> str:
@@ -36,6 +37,44 @@ class ServiceModelView(ModelView):
 
     def post_edit_redirect(self):
         return redirect(url_for(f"{self.endpoint}.list"))
+
+    def render_template(self, template, **kwargs):
+        """A page answering a POST is a form sent back with its errors (success redirects): 400, so a
+        refusal is a refusal to the browser and to a script alike."""
+        page = super().render_template(template, **kwargs)
+        return (page, 400) if request.method == "POST" and isinstance(page, str) else page
+
+    @expose("/action_post", methods=["POST"])
+    def action_post(self):
+        """FAB's bulk-action entry, with the ticked ids checked: a missing, unknown or foreign rowid is a
+        4xx in the user's language, and only records in the user's scope reach the action."""
+        return self._run_action(request.form.get("action", ""), request.form.getlist("rowid"))
+
+    @expose("/action/<string:name>/<pk>", methods=["POST"])
+    def action(self, name, pk):
+        """FAB's one-record action (from a detail page), checked the same way."""
+        return self._run_action(name, [pk])
+
+    def _run_action(self, name, pks):
+        action = self.actions.get(name)
+        if action is None:
+            raise CrmError(_l("Unknown action."))
+        if not self.appbuilder.sm.has_access(self.get_action_permission_name(action.name),
+                                             self.class_permission_name):
+            raise CrmError(_l("You do not have permission to do this."), status=403)
+        ids = [parse_id(pk, "rowid", malformed_status=400) for pk in pks]
+        if not ids:
+            raise CrmError(_l("Please select at least one record."), field="rowid")
+        items = [self.datamodel.get(pk, self._base_filters) for pk in dict.fromkeys(ids)]
+        if any(item is None for item in items):
+            raise NotFound(_l("This record does not exist."), field="rowid")
+        return action.func(items)
+
+    @expose("/download/<string:filename>")
+    @has_access
+    def download(self, filename):
+        """FAB serves uploaded files here; CRM records have none."""
+        raise NotFound(_l("This file does not exist."))
 
     def limit_form(self, form, creating: bool) -> None:
         """Per-request narrowing of a form (field permissions); nothing by default."""
@@ -114,6 +153,56 @@ class ServiceModelView(ModelView):
         self.update_redirect()
 
 
+# marshmallow's messages, in the user's language (patterns: marshmallow 3's defaults)
+_SCHEMA_MESSAGES = (
+    (r"Unknown field\.", _l("unknown field")),
+    (r"Missing data for required field\.", _l("required")),
+    (r"Field may not be null\.", _l("cannot be empty")),
+    (r"Not a valid integer\.", _l("please enter a whole number")),
+    (r"Not a valid (number|decimal)\.?", _l("please enter a number")),
+    (r"Special numeric values \(nan or infinity\) are not permitted\.", _l("please enter a number")),
+    (r"Not a valid string\.", _l("please enter text")),
+    (r"Not a valid boolean\.", _l("please enter true or false")),
+    (r"Not a valid (datetime|date)\.", _l("please enter a date like 2024-01-31")),
+    (r"Not a valid (list|mapping type)\.", _l("the value has the wrong type")),
+    (r"Length must be between (?P<min>\d+) and (?P<max>\d+)\.", _l("%(min)s to %(max)s characters")),
+    (r"Longer than maximum length (?P<max>\d+)\.", _l("at most %(max)s characters")),
+    (r"Must be one of: (?P<choices>.*)\.", _l("must be one of: %(choices)s")),
+    (r"Must be (greater than or equal to|less than or equal to|between) .*", _l("the number is out of range")),
+)
+
+
+def schema_error_text(messages) -> str:
+    """{'gender': ['Must be one of: male, female.']} -> "gender：必须是以下之一：male, female" (the first error)."""
+    import re
+
+    field = None
+    while isinstance(messages, dict) and messages:
+        field, messages = next(iter(messages.items()))
+    while isinstance(messages, (list, tuple)) and messages:
+        messages = messages[0]
+        if isinstance(messages, dict):
+            return schema_error_text(messages)
+    text = str(messages)
+    for pattern, translated in _SCHEMA_MESSAGES:
+        match = re.fullmatch(pattern, text)
+        if match:
+            text = str(translated) % match.groupdict() if match.groupdict() else str(translated)
+            break
+    return f"{field}：{text}" if field is not None else text
+
+
+_FAB_400 = {
+    "Not a valid rison/json argument": _l("The query (q) is not valid rison or JSON."),
+    "Not a valid rison argument": _l("The query (q) is not valid rison or JSON."),
+    "Request is not JSON": _l("The request body must be a JSON object."),
+}
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
 class CrmModelRestApi(ModelRestApi):
     """ModelRestApi whose domain errors become 4xx JSON with a translated `message`."""
 
@@ -130,7 +219,7 @@ class CrmModelRestApi(ModelRestApi):
             return schema.load(body)
         except ValidationError as err:
             field_name = next(iter(err.messages), None) if isinstance(err.messages, dict) else None
-            raise CrmError(_l("Invalid input: %(e)s", e=err.messages), field=field_name)
+            raise CrmError(_l("Invalid input: %(e)s", e=schema_error_text(err.messages)), field=field_name)
 
     def _answer(self, fn):
         """Run a write; a refusal rolls everything back and answers 4xx JSON."""
@@ -162,6 +251,14 @@ class CrmModelRestApi(ModelRestApi):
                 info[key] = "" if key == "description" else field.name
         return info
 
+    def _handle_filters_args(self, rison_args):
+        """The list's and the export's `filters`, each value checked against its column (400 otherwise)."""
+        from views.datamodel import check_filter_values
+
+        filters = super()._handle_filters_args(rison_args)
+        check_filter_values(self.datamodel, filters)
+        return filters
+
     def pre_get_list(self, data):
         from views.datamodel import CrmInterface
 
@@ -171,7 +268,15 @@ class CrmModelRestApi(ModelRestApi):
 
     # FAB's own answers, in the user's language
     def response_400(self, message=None):
-        return self.response(400, message=message or _("The request is not valid."))
+        """FAB's own 400s (a `q` that fails its JSON schema, a wrong column) say why in English: keep the
+        detail after a sentence in the user's language."""
+        if not message:
+            return self.response(400, message=_("The request is not valid."))
+        if message in _FAB_400:
+            message = _FAB_400[message]
+        elif isinstance(message, str) and not _has_cjk(message):
+            message = _("The request is not valid: %(detail)s", detail=message)
+        return self.response(400, message=str(message))
 
     def response_401(self):
         return self.response(401, message=_("Please log in first."))
@@ -186,4 +291,19 @@ class CrmModelRestApi(ModelRestApi):
         return self.response(422, message=message or _("The data could not be processed."))
 
     def response_500(self, message=None):
+        """FAB's @safe turns every exception into a 500; a refusal raised below a FAB handler (a filter
+        value, an id) is still the caller's mistake and answers as such (sys.exc_info: we are inside
+        @safe's except block)."""
+        import sys
+
+        from sqlalchemy.exc import DataError
+
+        error = sys.exc_info()[1]
+        if isinstance(error, CrmError):
+            db.session.rollback()
+            return self.error_response(error)
+        if isinstance(error, (DataError, OverflowError)):  # a value no check caught (SQLite: past 2^63)
+            db.session.rollback()
+            return self.response(400, message=_("A value is not valid for this field (too long, too large or of "
+                                                "the wrong kind)."))
         return self.response(500, message=_("Something went wrong on the server; please try again."))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import request
 from flask_appbuilder.api import expose, protect, safe
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from views.datamodel import SafeInterface
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields as ma, validate
 
@@ -88,7 +88,7 @@ class FieldDefinitionPostSchema(FieldDefinitionPutSchema):
 
 class CustomFieldApi(CrmModelRestApi):
     resource_name = "custom_field"
-    datamodel = SQLAInterface(FieldDefinition)
+    datamodel = SafeInterface(FieldDefinition)
     class_permission_name = SETTINGS
     method_permission_name = {"get_list": "view", "get": "view", "info": "view", "post": "edit", "put": "edit",
                               "delete": "edit"}

@@ -5,15 +5,80 @@ answers `count` = COUNT_CAP + 1 with `count_capped: true`."""
 from __future__ import annotations
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from sqlalchemy import func, literal
+from sqlalchemy import Numeric, func, literal
+
+from app.inputs import parse_id
 
 COUNT_CAP = 10_000
 
 
-class CrmInterface(SQLAInterface):
+class SafeInterface(SQLAInterface):
+    """SQLAInterface that checks ids and filter values before they reach SQL (see check_filter_values)."""
+
+    def get(self, id, filters=None, select_columns=None, outer_default_load=False):
+        """A record by its id from a URL (`/customer/show/x`, `/api/v1/customer/18446744073709551616`): an
+        id no INTEGER column can hold is a 404 in the user's language (NotFound) instead of reaching the
+        database (a 500 on SQLite past 2^63, on PostgreSQL for 'x')."""
+        return super().get(parse_id(id), filters, select_columns=select_columns, outer_default_load=outer_default_load)
+
+    def apply_filters(self, query, filters):
+        if filters:
+            check_filter_values(self, filters)
+        return super().apply_filters(query, filters)
+
+
+class CrmInterface(SafeInterface):
     count_cap = COUNT_CAP
 
     def query_count(self, query, filters=None, select_columns=None) -> int:
         inner = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})
         limited = inner.with_entities(literal(1)).order_by(None).limit(self.count_cap + 1).subquery()
         return self.session.query(func.count()).select_from(limited).scalar()
+
+
+def check_filter_values(datamodel, filters) -> None:
+    """A list filter's value must fit its column before it reaches SQL: `_flt_0_status=abc` compares an
+    integer key with text (PostgreSQL: an error, SQLite: no rows), an id past 2^63 overflows SQLite,
+    `amount=abc` is not a number. Refused with 400 on both databases alike."""
+    from flask_babel import lazy_gettext as _l
+
+    from app.errors import CrmError
+    from app.inputs import check_decimal, column_of, integer_limit, parse_id
+
+    from app.phone import search_digits
+
+    model = datamodel.obj
+    labels = getattr(model, "field_labels", {})
+    phone_columns = set(getattr(model, "phone_search_fields", getattr(model, "mobile_fields", ())))
+    for index, (flt, value) in enumerate(filters.get_filters_values()):
+        if type(flt).__module__ != _FAB_FILTERS:
+            continue  # the CRM's own filters (keyword, scope, custom fields) check their values
+        name = flt.column_name
+        if name in phone_columns and isinstance(value, str) and search_digits(value):
+            filters.values[index] = search_digits(value)  # a number typed with fullwidth digits or spaces
+            continue
+        label = labels.get(name, name)
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if datamodel.is_relation(name):
+            for item in values:
+                if item not in (None, "", "__None"):
+                    parse_id(item, name, label, malformed_status=400)
+            continue
+        column = column_of(model, name)
+        if column is None:
+            continue
+        for item in values:
+            if item in (None, ""):
+                continue
+            if integer_limit(column) is not None and not isinstance(item, bool):
+                try:
+                    number = int(str(item).strip())
+                except ValueError:
+                    raise CrmError(_l("%(field)s: please enter a whole number.", field=label), field=name)
+                if abs(number) > integer_limit(column):
+                    raise CrmError(_l("%(field)s: this number is too large.", field=label), field=name)
+            elif isinstance(column.type, Numeric):
+                check_decimal(item, None, None, name, label)
+
+
+_FAB_FILTERS = "flask_appbuilder.models.sqla.filters"

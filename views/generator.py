@@ -16,14 +16,15 @@ from flask_appbuilder.urltools import get_filter_args
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, DateTime, Integer, and_, false, inspect, or_, select
+from sqlalchemy import Boolean, DateTime, Integer, Numeric, String, Text, and_, false, inspect, or_, select
 from wtforms.validators import DataRequired
 
 import custom_fields
-from app import exporting, fieldperms, records, scopes
+from app import exporting, fieldperms, inputs, phone, records, scopes
 from custom_fields import values as custom_values
 from app.errors import CrmError
 from app.extensions import db
+from app.inputs import parse_id
 from app.permissions import MODULES
 from models.choices import Choice
 from models.mixins import OwnedMixin
@@ -31,7 +32,7 @@ from models.org import AccountState, Employee
 from views.base import ServiceModelView, attach_error
 from views.custom_field_hooks import CustomFieldScreenHooks
 from views import filter_ui
-from views.datamodel import CrmInterface
+from views.datamodel import CrmInterface, check_filter_values
 from views import lookups
 from views.field_permission_hooks import FieldPermissionScreenHooks, current_access, drop_protected_filters
 from views.widgets import RecordSelectField
@@ -196,9 +197,9 @@ def keyword_predicate(spec: ModuleSpec, text: str):
     if access:
         phone_columns = fieldperms.searchable_columns(spec.module, phone_columns, access)
         keyword_columns = fieldperms.searchable_columns(spec.module, keyword_columns, access)
-    digits = "".join(ch for ch in text if ch.isdigit())
     model = spec.model
-    if phone_columns and digits and len(digits) >= 3 and len(digits) == len(text.replace(" ", "").replace("-", "")):
+    digits = phone.search_digits(text)  # fullwidth '１３７…', '+86 137-…' -> ASCII digits, as they are stored
+    if phone_columns and digits and len(digits) >= 3:
         digits = digits[-11:] if len(digits) > 11 else digits
         if len(digits) == 11:
             return or_(*[getattr(model, c) == digits for c in phone_columns])
@@ -317,6 +318,35 @@ def _optional_field(column, label, value_labels):
     return None
 
 
+def column_validators(spec: ModuleSpec) -> dict:
+    """The form's checks from the model's column types (a String's length, a Numeric's precision), so a
+    form shows every such error at once; app.records checks the same again for the API and the importer."""
+    from wtforms import ValidationError
+    from wtforms.validators import Length
+
+    mapper = inspect(spec.model)
+    mobiles = getattr(spec.model, "mobile_fields", ())
+    result = {}
+
+    def fits(column):
+        def check(form, field):
+            try:
+                inputs.check_column(spec.model, column, field.data, spec.labels.get(column.key, column.key))
+            except CrmError as error:
+                raise ValidationError(str(error.message))
+        return check
+
+    for name in set(spec.form_columns) | set(spec.edit_columns or ()):
+        column = mapper.columns.get(name)
+        if column is None or name in mobiles:
+            continue
+        if isinstance(column.type, Numeric):
+            result[name] = [fits(column)]
+        elif isinstance(column.type, (String, Text)) and inputs.length_limit(column):
+            result[name] = [Length(max=inputs.length_limit(column))]
+    return result
+
+
 def _lookup_url(key, column):
     return lambda: url_for(f"{_view_name(key)}.lookup", column=column)
 
@@ -420,6 +450,7 @@ def build_view(spec: ModuleSpec, registry: dict) -> type:
         page_size=PAGE_SIZE,
         label_columns=spec.labels,
         base_filters=[["id", make_scope_filter(spec), None]],
+        validators_columns=column_validators(spec),
         add_form_extra_fields=form_fields(spec),
         # dates and option lists from filter_ui; relationships (employees too) as scoped search-as-you-type pickers
         search_form_extra_fields={**filter_ui.search_fields(spec), **search_fields(spec)},
@@ -490,6 +521,10 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
     def _user(self):
         return g.user
 
+    def _get_list_widget(self, filters, **kwargs):
+        check_filter_values(self.datamodel, filters)  # `_flt_0_status=abc`: 400, not SQL with a wrong type
+        return super()._get_list_widget(filters, **kwargs)
+
     # -- CRUD through app.records (scope, owner, unique and required checks in one place)
 
     def create_item(self, form):
@@ -524,10 +559,7 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
         permission_module = action_spec.module or self.class_permission_name
         if not self.appbuilder.sm.has_access(f"can_{action_spec.permission}", permission_module):
             abort(403)
-        try:
-            ids = [int(i) for i in request.args.get("ids", "").split(",") if i.strip()]
-        except ValueError:
-            ids = []
+        ids = [parse_id(i, "ids", malformed_status=400) for i in request.args.get("ids", "").split(",") if i.strip()]
         if not ids:
             flash(_("Please select at least one record."), "warning")
             return redirect(url_for(".list"))
@@ -565,6 +597,7 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
     def export(self):
         get_filter_args(self._filters)
         drop_protected_filters(self.spec, self._filters)
+        check_filter_values(self.datamodel, self._filters)
         filters = self._filters.get_joined_filters(self._base_filters)
         fmt = request.args.get("format", "xlsx")
         if fmt not in exporting.FORMATS:

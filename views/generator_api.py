@@ -5,15 +5,17 @@ from __future__ import annotations
 from flask import g, request
 from flask_appbuilder.api import expose as api_expose
 from flask_appbuilder.api import protect, rison, safe
+from flask_appbuilder.api.schemas import get_list_schema
 from flask_appbuilder.exceptions import FABException
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from marshmallow import Schema, fields as ma
+from marshmallow import Schema, fields as ma, validate
 from sqlalchemy import Boolean, Date, DateTime, Integer, Numeric, String, Text, inspect
 
 from app import exporting, records
 from app.errors import CrmError
 from app.extensions import db
+from app.inputs import length_limit, parse_id
 from app.permissions import MODULES
 from custom_fields import query as custom_query
 from custom_fields import values as custom_values
@@ -41,6 +43,13 @@ def _schema(spec: ModuleSpec, columns, partial: bool, name: str) -> Schema:
         kwargs = {"allow_none": col.nullable}
         if field_class is ma.Decimal:
             kwargs["as_string"] = True
+        # the column's own limits, so _info shows them; app.records checks them again for every path
+        choices = getattr(spec.model, "value_labels", {}).get(column)
+        if choices:
+            kwargs["validate"] = validate.OneOf(list(choices))
+        elif field_class is ma.String and length_limit(col) and column not in getattr(spec.model, "mobile_fields", ()):
+            # (a mobile is measured once normalised: '+86 139-1111-2222' is 11 digits)
+            kwargs["validate"] = validate.Length(max=length_limit(col))
         schema_fields[column] = field_class(**kwargs)
     if spec.owned and "owner" not in schema_fields and not partial:
         schema_fields["owner"] = ma.Integer(allow_none=True)
@@ -136,11 +145,12 @@ def _make_api_action(spec: ModuleSpec, action_spec: ActionSpec):
         if not _allowed(action_spec, self):
             return self.response(403, message=_("You do not have permission to do this."))
         try:
-            result = action_spec.run(body["ids"], data, g.user)
+            ids = list(dict.fromkeys(parse_id(pk, "ids", malformed_status=400) for pk in body["ids"]))
+            result = action_spec.run(ids, data, g.user)
         except CrmError as error:
             db.session.rollback()
             return self.error_response(error)
-        ids = [r.id for r in result] if isinstance(result, (list, tuple)) else body["ids"]
+        ids = [r.id for r in result] if isinstance(result, (list, tuple)) else ids
         return self.response(200, ids=ids, count=len(ids), message=str(action_spec.done or _l("Done.")) % {
             "n": len(ids)})
 
@@ -229,7 +239,7 @@ class GeneratedApi(FieldPermissionApiHooks, CustomFieldApiHooks, CrmModelRestApi
     @api_expose("/export", methods=["GET"])
     @protect()
     @safe
-    @rison()
+    @rison(get_list_schema)
     def export(self, **kwargs):
         """Export the list (same rison `q` filters as the list, custom fields' {"col": "cf_<key>", ...} too) as
         xlsx or csv; custom fields are the last columns.

@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length
 
 from app import customers, groups, scopes
 from app.extensions import db
+from app.inputs import parse_id
 from models.crm import Contact, Customer, CustomerGroup, FollowUp, customer_group_member
 from models.org import AccountState, Employee
 from models.sales import Contract, Invoice, Opportunity, Product
@@ -66,10 +67,7 @@ def _customer_group_filter(args):
     group_id = args.get("group")
     if not group_id:
         return None
-    try:
-        group_id = int(group_id)
-    except ValueError:
-        return Customer.id.is_(None)
+    group_id = parse_id(group_id, "group", _l("Group"), malformed_status=400)
     members = select(customer_group_member.c.customer_id).join(
         CustomerGroup, CustomerGroup.id == customer_group_member.c.group_id).where(
         CustomerGroup.id == group_id, CustomerGroup.owner_id == g.user.id)

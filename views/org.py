@@ -5,7 +5,7 @@ from flask import flash, g, redirect, request, url_for
 from flask_appbuilder import action, expose, has_access
 from flask_appbuilder.api import expose as api_expose, protect, safe
 from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget, Select2Widget
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from views.datamodel import SafeInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -70,7 +70,7 @@ def _id(obj):
 # ---------------------------------------------------------------- departments
 
 class DepartmentView(ServiceModelView):
-    datamodel = SQLAInterface(Department)
+    datamodel = SafeInterface(Department)
     route_base = "/departments"
     class_permission_name = ORG_PERMISSION
     method_permission_name = ORG_METHODS
@@ -125,7 +125,7 @@ class ResetLoginForm(FlaskForm):
 
 
 class EmployeeView(ServiceModelView):
-    datamodel = SQLAInterface(Employee)
+    datamodel = SafeInterface(Employee)
     route_base = "/employees"
     class_permission_name = ORG_PERMISSION
     method_permission_name = ORG_METHODS
@@ -338,7 +338,7 @@ class ServiceRestApi(CrmModelRestApi):
 
 class DepartmentApi(ServiceRestApi):
     resource_name = "department"
-    datamodel = SQLAInterface(Department)
+    datamodel = SafeInterface(Department)
     class_permission_name = ORG_PERMISSION
     method_permission_name = ORG_METHODS
     base_permissions = ORG_BASE_PERMISSIONS
@@ -399,7 +399,7 @@ class LoginSchema(Schema):
 
 class EmployeeApi(ServiceRestApi):
     resource_name = "employee"
-    datamodel = SQLAInterface(Employee)
+    datamodel = SafeInterface(Employee)
     class_permission_name = ORG_PERMISSION
     method_permission_name = ORG_METHODS
     base_permissions = ORG_BASE_PERMISSIONS

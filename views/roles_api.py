@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import request
 from flask_appbuilder.api import expose, protect, safe
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from views.datamodel import SafeInterface
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
@@ -74,7 +74,7 @@ class RoleMatrixSchema(Schema):
 
 class RoleApi(CrmModelRestApi):
     resource_name = "role"
-    datamodel = SQLAInterface(RoleProfile)
+    datamodel = SafeInterface(RoleProfile)
     class_permission_name = ROLES
     method_permission_name = ROLE_METHODS
     base_permissions = list(ROLES_ACTIONS)

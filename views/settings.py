@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import flash, redirect, url_for
 from flask_appbuilder import SimpleFormView
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from views.datamodel import SafeInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_appbuilder.forms import DynamicForm
@@ -24,7 +24,7 @@ SETTINGS_PERMISSIONS = ["can_view", "can_edit"]
 
 
 class ChoiceView(ServiceModelView):
-    datamodel = SQLAInterface(Choice)
+    datamodel = SafeInterface(Choice)
     route_base = "/options"
     class_permission_name = SETTINGS
     method_permission_name = SETTINGS_METHODS
@@ -56,15 +56,15 @@ class ChoiceView(ServiceModelView):
 
 
 class PoolRulesForm(DynamicForm):
-    daily_claim_limit = IntegerField(_l("Daily claim limit per employee"), validators=[InputRequired(), NumberRange(0)],
+    daily_claim_limit = IntegerField(_l("Daily claim limit per employee"), validators=[InputRequired(), NumberRange(0, 100_000)],
                                      widget=BS3TextFieldWidget(), description=_l("0 = no limit"))
     reclaim_cooldown_days = IntegerField(_l("Days before an ex-owner may claim a customer again"),
-                                         validators=[InputRequired(), NumberRange(0)], widget=BS3TextFieldWidget(),
+                                         validators=[InputRequired(), NumberRange(0, 36_500)], widget=BS3TextFieldWidget(),
                                          description=_l("0 = no limit"))
-    max_owned = IntegerField(_l("Most customers one employee may own"), validators=[InputRequired(), NumberRange(0)],
+    max_owned = IntegerField(_l("Most customers one employee may own"), validators=[InputRequired(), NumberRange(0, 10_000_000)],
                              widget=BS3TextFieldWidget(), description=_l("0 = no limit"))
     auto_release_days = IntegerField(_l("Return to the pool after this many days without a follow-up"),
-                                     validators=[InputRequired(), NumberRange(0)], widget=BS3TextFieldWidget(),
+                                     validators=[InputRequired(), NumberRange(0, 36_500)], widget=BS3TextFieldWidget(),
                                      description=_l("0 = never; run `flask crm pool-reclaim` daily"))
 
 

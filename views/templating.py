@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app import groups, scopes
 from app.extensions import db
+from app.inputs import is_id
 from models.crm import Customer, CustomerGroup, OwnerHistory
 
 
@@ -14,10 +15,9 @@ def crm_groups():
 
 
 def crm_group_name(group_id):
-    try:
-        group = db.session.get(CustomerGroup, int(group_id))
-    except (TypeError, ValueError):
+    if not is_id(group_id):
         return ""
+    group = db.session.get(CustomerGroup, int(group_id))
     return group.name if group is not None and group.owner_id == g.user.id else ""
 
 

@@ -50,11 +50,9 @@ class RecordSelectField(Field):
             self.data = None
             return
         from app.extensions import db
+        from app.inputs import is_id
 
-        try:
-            self.data = db.session.get(self.model, int(self._raw))
-        except (TypeError, ValueError):
-            self.data = None
+        self.data = db.session.get(self.model, int(self._raw)) if is_id(self._raw) else None
 
     def pre_validate(self, form):
         if self._raw and self.data is None:
