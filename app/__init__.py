@@ -34,10 +34,10 @@ def create_app(config_object=None) -> Flask:
         _protect_forms(app)
     from app import cli, error_pages, request_guard
 
-    request_guard.init_app(app)
-
-    cli.register(app)
+    # the generic Chinese error pages first; the request guard's more precise 400/413 answers win over them
     error_pages.register(app)
+    request_guard.init_app(app)
+    cli.register(app)
     app.add_url_rule("/health", "health", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
     return app
 
