@@ -31,11 +31,14 @@ def register(appbuilder) -> None:
         registry[spec.key].related_views = [registry[key] for key in spec.related]
     for spec in SPECS:
         if spec.menu:
-            add(registry[spec.key], spec.key, spec.label, CRM, spec.icon)
+            add(registry[spec.key], spec.key, spec.label, spec.menu, spec.icon)
         else:
             appbuilder.add_view_no_menu(registry[spec.key])
         appbuilder.add_api(generator_api.build_api(spec))
 
+    from views.calls import DialView
+
+    appbuilder.add_view_no_menu(DialView)
     add(EmployeeView, "Employees", _l("Organisation"), SETTINGS, "fa-users")
     add(DepartmentView, "Departments", _l("Departments"), SETTINGS, "fa-sitemap")
     add(RoleView, "Roles", _l("Role permissions"), SETTINGS, "fa-key")

@@ -1,0 +1,461 @@
+"""呼叫中心 screens and API that are not plain CRUD: 更换绑定 and 续费 of a seat, the dialing page (tel: link
+and QR code, the outcome form, the follow-up it offers), and the call API (dial, outcome, the signed
+webhook). The lists themselves (坐席列表, 通话记录, 短信发件箱) are ModuleSpecs in views/modules.py."""
+from __future__ import annotations
+
+import functools
+
+import segno
+from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose, has_access
+from flask_appbuilder.api import expose as api_expose
+from flask_appbuilder.api import protect, safe
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, DateTimePickerWidget, Select2Widget
+from flask_appbuilder.fields import QuerySelectField
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_jwt_extended import verify_jwt_in_request
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from marshmallow import Schema, fields
+from wtforms import DateTimeField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from app import records, seats, telephony
+from app.errors import CrmError
+from app.extensions import db
+from app.fieldperms import MASKED, HIDDEN, access_for, field_access, mask_mobile
+from app.telephony import events as call_events
+from app.telephony.providers import provider as get_provider
+from models.call import DISPOSITIONS, CallRecord
+from models.crm import FOLLOWUP_WAYS, FollowUp
+from models.mixins import utcnow
+from models.org import AccountState, Employee
+from views.base import attach_error
+
+MAX_WEBHOOK_BODY = 256 * 1024
+
+
+def _active_employees():
+    return db.session.query(Employee).filter(Employee.state == AccountState.ACTIVE.value).order_by(Employee.first_name)
+
+
+# ---------------------------------------------------------------- seats: 更换绑定, 续费
+
+class SeatBindForm(FlaskForm):
+    mobile = StringField(_l("Mobile to bind to the seat"), validators=[DataRequired(), Length(max=20)],
+                         widget=BS3TextFieldWidget())
+    code = StringField(_l("Verification code"), validators=[Optional(), Length(max=10)], widget=BS3TextFieldWidget(),
+                       description=_l("Enter the code the mobile received."))
+    employee = QuerySelectField(_l("Employee"), query_func=_active_employees, get_pk_func=lambda e: e.id,
+                                get_label="first_name", allow_blank=True, blank_text=_l("Please choose"),
+                                widget=Select2Widget())
+
+
+class SeatExtendForm(FlaskForm):
+    days = IntegerField(_l("Extend by (days)"), validators=[DataRequired(), NumberRange(1, 10950)],
+                        widget=BS3TextFieldWidget())
+
+
+class SeatViewMixin:
+    route_permissions = {"bind": "edit", "extend": "edit"}
+
+    @expose("/bind/<int:pk>/", methods=["GET", "POST"])
+    @has_access
+    def bind(self, pk):
+        """选择 → 更换绑定: new mobile → 获取验证码 → the code → the employee → 确定."""
+        try:
+            seat = seats.get_seat(pk)
+        except CrmError:
+            abort(404)
+        form = SeatBindForm(obj=None)
+        if request.method == "GET":
+            form.mobile.data = seat.bound_mobile
+            form.employee.data = seat.employee
+        elif form.validate():
+            try:
+                if "send_code" in request.form:
+                    seats.send_binding_code(seat.id, form.mobile.data)
+                    flash(_("A verification code was sent to %(m)s.", m=form.mobile.data.strip()), "info")
+                else:
+                    if not (form.code.data or "").strip():
+                        raise CrmError(_l("Please enter the verification code."), field="code")
+                    if form.employee.data is None:
+                        raise CrmError(_l("Please choose the employee."), field="employee")
+                    seats.bind(seat.id, form.mobile.data, form.code.data, form.employee.data.id)
+                    flash(_("Seat %(seat)s is now bound to %(m)s (%(name)s).", seat=seat.number,
+                            m=form.mobile.data.strip(), name=form.employee.data.first_name), "success")
+                    return redirect(url_for(".list"))
+            except CrmError as error:
+                db.session.rollback()
+                attach_error(form, error)
+        return self.render_template("calls/seat_bind.html", form=form, seat=db.session.get(type(seat), pk),
+                                    title=_("Change binding"))
+
+    @expose("/extend/<int:pk>/", methods=["GET", "POST"])
+    @has_access
+    def extend(self, pk):
+        try:
+            seat = seats.get_seat(pk)
+        except CrmError:
+            abort(404)
+        form = SeatExtendForm()
+        if request.method == "POST" and form.validate():
+            try:
+                seat = seats.extend_seat(pk, form.days.data)
+            except CrmError as error:
+                db.session.rollback()
+                attach_error(form, error)
+            else:
+                flash(_("Seat %(seat)s now runs until %(at)s.", seat=seat.number,
+                        at=seat.expires_at.strftime("%Y-%m-%d %H:%M")), "success")
+                return redirect(url_for(".list"))
+        return self.render_template("crm/action_form.html", form=form, title=_("Extend seat %(s)s", s=seat.number),
+                                    count=1)
+
+
+class SeatService:
+    @staticmethod
+    def create(data, user):
+        return seats.create_seat(_seat_data(data))
+
+    @staticmethod
+    def update(item, data, user):
+        return seats.update_seat(item.id, _seat_data(data))
+
+    @staticmethod
+    def delete(item, user):
+        seats.delete_seat(item.id)
+
+
+def _seat_data(data):
+    clean = dict(data)
+    if "employee" in clean:
+        clean.pop("employee")  # the employee changes through 更换绑定 or the employee form only
+    return clean
+
+
+class SendCodeSchema(Schema):
+    mobile = fields.String(required=True)
+
+
+class BindSchema(Schema):
+    mobile = fields.String(required=True)
+    code = fields.String(required=True)
+    employee = fields.Integer(required=True)
+
+
+class ExtendSchema(Schema):
+    days = fields.Integer(required=True)
+
+
+class SeatApiMixin:
+    routes = ("send_code", "bind", "extend")
+    route_permissions = {"send_code": "edit", "bind": "edit", "extend": "edit"}
+
+    @api_expose("/<int:pk>/send_code", methods=["POST"])
+    @protect()
+    @safe
+    def send_code(self, pk):
+        """获取验证码: send a code to the mobile to be bound to the seat.
+        ---
+        post:
+          parameters: [{in: path, name: pk, required: true, schema: {type: integer}}]
+          requestBody: {required: true, content: {application/json: {schema: {type: object,
+            properties: {mobile: {type: string}}, required: [mobile]}}}}
+          responses:
+            200: {description: the code was sent (through the configured SMS gateway)}
+            400: {$ref: '#/components/responses/400'}
+            404: {$ref: '#/components/responses/404'}
+            429: {description: asked too often (once a minute, 10 a day per number)}
+        """
+        def run():
+            self._existing(pk)
+            body = self.load_body(SendCodeSchema())
+            code = seats.send_binding_code(pk, body["mobile"])
+            return self.response(200, message=_("A verification code was sent to %(m)s.", m=code.mobile),
+                                 expires_at=code.expires_at.isoformat())
+        return self._answer(run)
+
+    @api_expose("/<int:pk>/bind", methods=["POST"])
+    @protect()
+    @safe
+    def bind(self, pk):
+        """更换绑定: the code proves the mobile; the seat gets the mobile and the employee.
+        ---
+        post:
+          parameters: [{in: path, name: pk, required: true, schema: {type: integer}}]
+          requestBody: {required: true, content: {application/json: {schema: {type: object,
+            properties: {mobile: {type: string}, code: {type: string}, employee: {type: integer}},
+            required: [mobile, code, employee]}}}}
+          responses:
+            200: {description: the seat, bound}
+            400: {$ref: '#/components/responses/400'}
+            404: {$ref: '#/components/responses/404'}
+        """
+        def run():
+            self._existing(pk)
+            body = self.load_body(BindSchema())
+            seat = seats.bind(pk, body["mobile"], body["code"], body["employee"])
+            return self.response(200, result=self.show_model_schema.dump(seat))
+        return self._answer(run)
+
+    @api_expose("/<int:pk>/extend", methods=["POST"])
+    @protect()
+    @safe
+    def extend(self, pk):
+        """续费: add days to the seat's subscription.
+        ---
+        post:
+          parameters: [{in: path, name: pk, required: true, schema: {type: integer}}]
+          requestBody: {required: true, content: {application/json: {schema: {type: object,
+            properties: {days: {type: integer}}, required: [days]}}}}
+          responses:
+            200: {description: the seat}
+            400: {$ref: '#/components/responses/400'}
+            404: {$ref: '#/components/responses/404'}
+        """
+        def run():
+            self._existing(pk)
+            seat = seats.extend_seat(pk, self.load_body(ExtendSchema())["days"])
+            return self.response(200, result=self.show_model_schema.dump(seat))
+        return self._answer(run)
+
+
+# ---------------------------------------------------------------- dialing (screens)
+
+class OutcomeForm(FlaskForm):
+    disposition = SelectField(_l("How did the call go?"), choices=[("", _l("Please choose"))] + DISPOSITIONS,
+                              validators=[DataRequired()], widget=Select2Widget())
+    talk_seconds = IntegerField(_l("Talk time (seconds)"), default=0, validators=[Optional(), NumberRange(0, 86400)],
+                                widget=BS3TextFieldWidget())
+    note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+
+
+class CallFollowUpForm(FlaskForm):
+    way = SelectField(_l("Way"), choices=FOLLOWUP_WAYS, default="call", widget=Select2Widget())
+    content = TextAreaField(_l("Content"), validators=[DataRequired(), Length(max=5000)])
+    next_followup_at = DateTimeField(_l("Next follow-up"), format="%Y-%m-%d %H:%M:%S", validators=[Optional()],
+                                     widget=DateTimePickerWidget())
+
+
+def shown_number(record: CallRecord, user) -> str:
+    """The customer number as this employee may see it (the customer's 手机 field permission)."""
+    access = access_for("customer", "mobile", field_access(user, "customer"))
+    if access == HIDDEN:
+        return "***"
+    if access == MASKED:
+        return mask_mobile(record.customer_number) or ""
+    return record.customer_number or ""
+
+
+def qr_svg(link: str) -> Markup:
+    """A tel: QR code drawn here as inline SVG (no image service, no CDN)."""
+    return Markup(segno.make(link, error="m").svg_inline(scale=5, border=2, dark="#222"))
+
+
+def followup_text(record: CallRecord) -> str:
+    text = _("Phone call: %(d)s", d=record.disposition_label())
+    if record.talk_seconds:
+        text += _(", talked %(n)d seconds", n=record.talk_seconds)
+    if record.note:
+        text += "\n" + record.note
+    return text
+
+
+def save_call_followup(user, record: CallRecord, data: dict) -> FollowUp:
+    """The follow-up a finished call offers, linked to the call (FollowUp.call_record_id)."""
+    from views.modules import _followup_saved
+
+    if record.customer_id is None:
+        raise CrmError(_l("This call has no customer to follow up."))
+    if record.state != "ended":
+        raise CrmError(_l("Record how the call went first."))
+    values = {"customer": record.customer, "way": data.get("way") or "call", "content": data.get("content"),
+              "followed_at": utcnow(), "next_followup_at": data.get("next_followup_at"),
+              "call_record_id": record.id}
+    return records.create_record(FollowUp, values, user, after=lambda obj: _followup_saved(obj, True, user))
+
+
+class DialView(BaseView):
+    """拨号 from the PC: every logged-in employee may ask; app.telephony decides, in the issue's order."""
+
+    route_base = "/dial"
+    default_view = "start"
+
+    def _signed_in(self):
+        return current_user.is_authenticated
+
+    @expose("/", methods=["POST"])
+    def start(self):
+        if not self._signed_in():
+            return redirect(url_for("AuthDBView.login"))
+        try:
+            result = telephony.dial(g.user, customer_id=request.form.get("customer"),
+                                    contact_id=request.form.get("contact"), number=request.form.get("number"))
+        except CrmError as error:
+            db.session.rollback()
+            if error.status == 404:
+                abort(404)
+            flash(str(error.message), "danger")
+            return redirect(request.referrer or url_for("CustomerView.list"))
+        return redirect(url_for(".call", pk=result.record.id))
+
+    @expose("/<int:pk>/", methods=["GET", "POST"])
+    def call(self, pk):
+        """The call in progress: tel: link and QR code, then the outcome, then the follow-up it offers."""
+        if not self._signed_in():
+            return redirect(url_for("AuthDBView.login"))
+        try:
+            record = telephony.own_call(g.user, pk)
+        except CrmError:
+            abort(404)
+        outcome, followup = OutcomeForm(prefix="outcome"), CallFollowUpForm(prefix="followup")
+        if request.method == "POST":
+            try:
+                if "outcome-disposition" in request.form and outcome.validate():
+                    record = telephony.record_outcome(g.user, record.id, outcome.disposition.data,
+                                                      outcome.talk_seconds.data or 0, outcome.note.data)
+                    flash(_("The outcome of the call is recorded."), "success")
+                    return redirect(url_for(".call", pk=record.id))
+                if "followup-content" in request.form and followup.validate():
+                    save_call_followup(g.user, record, followup.data)
+                    flash(_("The follow-up is saved."), "success")
+                    return redirect(url_for("CustomerView.show", pk=record.customer_id))
+            except CrmError as error:
+                db.session.rollback()
+                attach_error(outcome if "outcome-disposition" in request.form else followup, error)
+        elif record.state == "ended":
+            followup.content.data = followup_text(record)
+        link = "tel:" + (record.customer_number or "")
+        return self.render_template("calls/dial.html", record=record, outcome=outcome, followup=followup,
+                                    number=shown_number(record, g.user), tel=link,
+                                    qr=qr_svg(link) if record.mode == "device" else None,
+                                    followed=db.session.query(FollowUp.id).filter(
+                                        FollowUp.call_record_id == record.id).first() is not None)
+
+
+# ---------------------------------------------------------------- the call API: dial, outcome, webhook
+
+def signed_in_api(f):
+    """Logged in (session cookie or JWT) is enough: app.telephony checks the rest in the issue's order."""
+    @functools.wraps(f)
+    def wraps(self, *args, **kwargs):
+        if not current_user.is_authenticated:
+            try:
+                verify_jwt_in_request()
+            except Exception:  # noqa: BLE001 - any token problem is "not logged in"
+                return self.response_401()
+        user = current_app.appbuilder.sm.current_user
+        if user is None or not user.is_active:
+            return self.response_401()
+        g.user = user
+        return f(self, *args, **kwargs)
+    return wraps
+
+
+class DialSchema(Schema):
+    customer = fields.Integer(allow_none=True)
+    contact = fields.Integer(allow_none=True)
+    number = fields.String(allow_none=True)
+    seat = fields.Integer(allow_none=True)
+
+
+class OutcomeSchema(Schema):
+    disposition = fields.String(required=True)
+    talk_seconds = fields.Integer(load_default=0)
+    note = fields.String(allow_none=True, load_default=None)
+
+
+class CallApiMixin:
+    routes = ("dial", "outcome", "events")
+    route_permissions = {}
+
+    def _call_json(self, record):
+        result = self.show_model_schema.dump(record)
+        if "customer_number" in result:
+            result["customer_number"] = shown_number(record, g.user)
+        return result
+
+    @api_expose("/dial", methods=["POST"])
+    @signed_in_api
+    @safe
+    def dial(self):
+        """Dial a customer, a contact (by record id) or a typed number.
+        ---
+        post:
+          description: >-
+            Checks, in order: the caller has a seat, it is theirs, bound, in service and not expired; the customer
+            or contact is in their data scope (else 404); their role may dial; the number can be dialed.
+          requestBody: {required: true, content: {application/json: {schema: {type: object, properties: {
+            customer: {type: integer}, contact: {type: integer}, number: {type: string}, seat: {type: integer}}}}}}
+          responses:
+            201: {description: 'the call record, and for the device provider {"tel": "tel:..."}'}
+            400: {$ref: '#/components/responses/400'}
+            401: {$ref: '#/components/responses/401'}
+            403: {description: no usable seat, or the role may not dial}
+            404: {$ref: '#/components/responses/404'}
+        """
+        def run():
+            body = self.load_body(DialSchema())
+            result = telephony.dial(g.user, customer_id=body.get("customer"), contact_id=body.get("contact"),
+                                    number=body.get("number"), seat_id=body.get("seat"))
+            return self.response(201, id=result.record.id, result=self._call_json(result.record),
+                                 **result.client_action)
+        return self._answer(run)
+
+    @api_expose("/<int:pk>/outcome", methods=["POST"])
+    @signed_in_api
+    @safe
+    def outcome(self, pk):
+        """Record how a device call went (the CRM never guesses "answered").
+        ---
+        post:
+          parameters: [{in: path, name: pk, required: true, schema: {type: integer}}]
+          requestBody: {required: true, content: {application/json: {schema: {type: object, properties: {
+            disposition: {type: string, enum: [answered, busy, no_answer, agent_no_answer, invalid_number, cancelled,
+            failed]}, talk_seconds: {type: integer}, note: {type: string}}, required: [disposition]}}}}
+          responses:
+            200: {description: the call record}
+            400: {$ref: '#/components/responses/400'}
+            404: {$ref: '#/components/responses/404'}
+            409: {description: the outcome is already recorded}
+        """
+        def run():
+            body = self.load_body(OutcomeSchema())
+            record = telephony.record_outcome(g.user, pk, body["disposition"], body.get("talk_seconds"),
+                                              body.get("note"))
+            return self.response(200, result=self._call_json(record))
+        return self._answer(run)
+
+    @api_expose("/events/<provider>", methods=["POST"])
+    @safe
+    def events(self, provider):
+        """The providers' signed webhook.
+        ---
+        post:
+          description: >-
+            Headers X-Timestamp (unix seconds, within 5 minutes) and X-Signature (hex HMAC-SHA256 of
+            timestamp + "." + body with the webhook secret). Without a valid signature: 401, whatever the
+            provider, and nothing changes. Body: one event or a list, {"call_id", "event", "event_id", "at", ...}.
+          parameters: [{in: path, name: provider, required: true, schema: {type: string}}]
+          responses:
+            200: {description: the call records the events were applied to}
+            400: {$ref: '#/components/responses/400'}
+            401: {$ref: '#/components/responses/401'}
+            404: {description: unknown provider}
+        """
+        body = request.get_data(cache=False)[:MAX_WEBHOOK_BODY + 1]
+        try:
+            call_events.verify_signature(request.headers, body)
+        except CrmError as error:
+            return self.response(401, message=str(error.message))
+        if len(body) > MAX_WEBHOOK_BODY:
+            return self.response(413, message=_("The request is too large."))
+
+        def run():
+            events = get_provider(provider).parse_event(body)
+            applied = [call_events.apply_event(provider, event).id for event in events]
+            return self.response(200, ids=applied, count=len(applied))
+        return self._answer(run)
