@@ -27,7 +27,7 @@ def get_seat(seat_id, lock: bool = False) -> Seat:
         query = select(Seat).where(Seat.id == int(seat_id))
     except (TypeError, ValueError):
         raise NotFound(_l("This seat does not exist."), field="seat")
-    seat = db.session.scalar(query.with_for_update() if lock else query)
+    seat = db.session.scalar(query.with_for_update(of=Seat) if lock else query)
     if seat is None:
         raise NotFound(_l("This seat does not exist."), field="seat")
     return seat

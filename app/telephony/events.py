@@ -108,20 +108,25 @@ def apply_event(provider_name: str, event: ProviderEvent, raw: Optional[str] = N
 
 def _new_record(provider_name: str, event: ProviderEvent) -> CallRecord:
     """A call the CRM did not start (e.g. dialed from the gateway): owned by the seat's employee."""
-    data = event.data
-    seat = None
-    if data.get("seat"):
-        seat = db.session.scalar(select(Seat).where(Seat.number == str(data["seat"])[:32]))
     record = CallRecord(provider=provider_name, provider_call_id=event.provider_call_id, mode="callback",
-                        direction=_str(data.get("direction"), 16) or "outbound", state="dialed",
-                        created_at=event.at or utcnow(), seat_id=seat.id if seat else None,
-                        owner_id=seat.employee_id if seat else None,
-                        department_id=seat.employee.department_id if seat and seat.employee else None,
-                        agent_number=_str(data.get("agent_number"), 32),
-                        customer_number=_str(data.get("customer_number"), 32))
+                        direction=_str(event.data.get("direction"), 16) or "outbound", state="dialed",
+                        created_at=event.at or utcnow(), ring_seconds=0, talk_seconds=0)
     db.session.add(record)
     db.session.flush()
     return record
+
+
+def _take_seat(record: CallRecord, data: dict) -> None:
+    """The seat named by any event gives the record its seat, employee and department (once)."""
+    if record.seat_id is not None or not data.get("seat"):
+        return
+    seat = db.session.scalar(select(Seat).where(Seat.number == str(data["seat"])[:32]))
+    if seat is None:
+        return
+    record.seat_id = seat.id
+    if record.owner_id is None and seat.employee is not None:
+        record.owner_id = seat.employee_id
+        record.department_id = seat.employee.department_id
 
 
 def _apply(record: CallRecord, event: ProviderEvent) -> None:
@@ -133,8 +138,9 @@ def _apply(record: CallRecord, event: ProviderEvent) -> None:
     column = KIND_TIME.get(event.kind)
     if column and getattr(record, column) is None:
         setattr(record, column, at)
-    if event.kind == "created" and event.at and event.at < record.created_at:
+    if event.at and event.at < record.created_at:
         record.created_at = event.at
+    _take_seat(record, data)
     for key, limit in (("agent_number", 32), ("customer_number", 32)):
         if getattr(record, key) is None and data.get(key):
             setattr(record, key, _str(data[key], limit))
