@@ -38,7 +38,10 @@ def register(appbuilder) -> None:
 
     from views.calls import DialView
 
+    from views.mobile import MobileView
+
     appbuilder.add_view_no_menu(DialView)
+    appbuilder.add_view_no_menu(MobileView)
     add(EmployeeView, "Employees", _l("Organisation"), SETTINGS, "fa-users")
     add(DepartmentView, "Departments", _l("Departments"), SETTINGS, "fa-sitemap")
     add(RoleView, "Roles", _l("Role permissions"), SETTINGS, "fa-key")
