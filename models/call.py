@@ -94,8 +94,10 @@ class Seat(TimestampMixin, Model):
         from flask_babel import gettext
         from markupsafe import Markup
 
-        return Markup('<a class="btn btn-xs btn-primary crm-seat-choose" href="%s">%s</a>') % (
-            url_for("SeatView.bind", pk=self.id), gettext("Choose"))
+        return Markup('<a class="btn btn-xs btn-primary crm-seat-choose" href="%s">%s</a> '
+                      '<a class="btn btn-xs btn-default crm-seat-extend" href="%s">%s</a>') % (
+            url_for("SeatView.bind", pk=self.id), gettext("Choose"), url_for("SeatView.extend", pk=self.id),
+            gettext("Extend"))
 
     def option_label(self) -> str:
         """坐席账号1(剩余3142天6小时34分钟), as the employee form's 绑定坐席 lists it."""

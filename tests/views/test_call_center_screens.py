@@ -78,6 +78,26 @@ def test_admin_adds_a_seat_and_binds_it_through_the_screens(client, app, data):
     assert "11299" in _text(client.get("/employees/list/"))
 
 
+def test_admin_extends_a_seat_from_the_list(client, app, data):
+    web_login(client)
+    assert f"/seat/extend/{data['seat']}/" in _text(client.get("/seat/list/"))
+    with app.app_context():
+        before = db.session.get(Seat, data["seat"]).expires_at
+    page = client.post(f"/seat/extend/{data['seat']}/", data={"days": "30"}, follow_redirects=True)
+    assert "已续费至" in _text(page)
+    refused = _text(client.post(f"/seat/extend/{data['seat']}/", data={"days": "-5"}))
+    assert "has-error" in refused and "10950" in refused
+    with app.app_context():
+        assert (db.session.get(Seat, data["seat"]).expires_at - before).days == 30
+
+
+def test_the_call_center_api_is_in_the_openapi_spec(client, admin_headers):
+    paths = client.get("/api/v1/_openapi", headers=admin_headers).get_json()["paths"]
+    for path in ("/api/v1/seat/", "/api/v1/seat/{pk}/send_code", "/api/v1/seat/{pk}/bind", "/api/v1/sms_message/",
+                 "/api/v1/call/dial", "/api/v1/call/{pk}/outcome", "/api/v1/call/", "/api/v1/call/events/{provider}"):
+        assert path in paths, path
+
+
 def test_seat_api_and_its_refusals(client, app, data):
     admin = bearer(client)
     made = client.post("/api/v1/seat/", json={"name": "坐席2", "number": "11300", "expires_at": "2099-01-01T00:00:00"},
