@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError

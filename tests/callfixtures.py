@@ -8,7 +8,7 @@ import time
 
 from sqlalchemy import select
 
-from app import seats, sms
+from app import seats
 from app.extensions import db
 from app.telephony import events
 from models.call import Seat, VerificationCode

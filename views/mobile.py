@@ -17,7 +17,7 @@ from app.extensions import db
 from app.fieldperms import HIDDEN, MASKED, access_for, field_access, mask_mobile
 from app.phone import ascii_digits
 from models.call import DISPOSITIONS
-from models.crm import FOLLOWUP_WAYS, Customer, CustomerGroup, FollowUp, customer_group_member
+from models.crm import FOLLOWUP_WAYS, Customer, FollowUp, customer_group_member
 from views.calls import CallFollowUpForm, OutcomeForm, save_call_followup, shown_number
 from views.modules import _followup_saved
 

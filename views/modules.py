@@ -17,8 +17,9 @@ from models.call import CallRecord, Seat, SmsMessage
 from models.crm import Contact, Customer, CustomerGroup, FollowUp, customer_group_member
 from models.org import AccountState, Employee
 from models.sales import Contract, Invoice, Opportunity, Product
-from views.calls import CallApiMixin, SeatApiMixin, SeatService, SeatViewMixin
+from views.calls import CallApiMixin
 from views.generator import ActionSpec, ModuleSpec
+from views.seats import SeatApiMixin, SeatService, SeatViewMixin
 
 
 def _pk(value):

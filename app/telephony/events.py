@@ -4,7 +4,6 @@ forward, and durations come from the final event or from the times, so any order
 leaves the same record. Every event is kept raw in CallEvent. The webhook's signature check is here too."""
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import json
