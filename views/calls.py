@@ -62,6 +62,12 @@ def shown_number(record: CallRecord, user) -> str:
     return record.customer_number or ""
 
 
+def back_to(fallback: str) -> str:
+    """The page the request came from, when it is one of ours (never another site's address)."""
+    referrer = request.referrer or ""
+    return referrer if referrer.startswith(request.host_url) else fallback
+
+
 def qr_svg(link: str) -> Markup:
     """A tel: QR code drawn here as inline SVG (no image service, no CDN)."""
     return Markup(segno.make(link, error="m").svg_inline(scale=5, border=2, dark="#222"))
@@ -111,7 +117,7 @@ class DialView(BaseView):
             if error.status == 404:
                 abort(404)
             flash(str(error.message), "danger")
-            return redirect(request.referrer or url_for("CustomerView.list"))
+            return redirect(back_to(url_for("CustomerView.list")))
         return redirect(url_for(".call", pk=result.record.id))
 
     @expose("/<int:pk>/", methods=["GET", "POST"])

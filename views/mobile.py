@@ -18,7 +18,7 @@ from app.fieldperms import HIDDEN, MASKED, access_for, field_access, mask_mobile
 from app.phone import ascii_digits
 from models.call import DISPOSITIONS
 from models.crm import FOLLOWUP_WAYS, Customer, FollowUp, customer_group_member
-from views.calls import CallFollowUpForm, OutcomeForm, save_call_followup, shown_number
+from views.calls import CallFollowUpForm, OutcomeForm, back_to, save_call_followup, shown_number
 from views.modules import _followup_saved
 
 PAGE = 30
@@ -152,7 +152,7 @@ class MobileView(BaseView):
             if error.status == 404:
                 abort(404)
             flash(str(error.message), "danger")
-            return redirect(request.referrer or url_for(".home"))
+            return redirect(back_to(url_for(".home")))
         return redirect(url_for(".call", pk=result.record.id))
 
     @expose("/dialpad")
