@@ -159,3 +159,38 @@ def test_cli_adds_extends_and_lists(app):
     assert "88001" in result.output and ("14天" in result.output or "14 days" in result.output)
     result = runner.invoke(args=["crm", "seat", "add", "--number", "88001"])
     assert result.exit_code != 0 and "88001" in result.output
+
+
+def test_http_gateway_posts_the_code_and_a_failure_stores_nothing(app):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received = []
+
+    class Relay(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - the http.server API
+            received.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Relay)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    app.config.update(SMS_GATEWAY="http", SMS_HTTP_URL=f"http://127.0.0.1:{server.server_port}/sms")
+    try:
+        sms.send_code("13911112229")
+        thread.join(timeout=10)
+        assert received and received[0]["mobile"] == "13911112229" and "验证码" in received[0]["text"]
+        assert db.session.scalar(select(SmsMessage.gateway)) == "http"
+        server.server_close()
+        with pytest.raises(CrmError) as refused:
+            sms.send_code("13911112230")
+        assert refused.value.status == 502
+        assert db.session.scalar(select(func.count()).select_from(VerificationCode).where(
+            VerificationCode.mobile == "13911112230")) == 0
+    finally:
+        app.config.update(SMS_GATEWAY="outbox", SMS_HTTP_URL=None)
