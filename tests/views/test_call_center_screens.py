@@ -255,7 +255,10 @@ def test_call_list_filters_and_exports_within_scope(client, app, data):
 def test_masked_numbers_stay_masked_in_call_lists_but_dial(client, app, data, restore_roles):  # noqa: F811
     with app.app_context():
         role = f.current_app.appbuilder.sm.find_role("销售")
-        role_service.write_matrix(role.id, {"fields": {"customer": {"mobile": "masked"}}})
+        matrix = role_service.read_matrix(role.id)
+        matrix["modules"]["line"] = ["view", "export"]
+        matrix["fields"] = {"customer": {"mobile": "masked"}}
+        role_service.write_matrix(role.id, {"modules": matrix["modules"], "fields": matrix["fields"]})
         db.session.remove()
     seller = bearer(client, data["login"], PASSWORD)
     dialed = client.post("/api/v1/call/dial", json={"customer": data["mine"]}, headers=seller).get_json()
@@ -265,6 +268,9 @@ def test_masked_numbers_stay_masked_in_call_lists_but_dial(client, app, data, re
     web_login(client, data["login"], PASSWORD)
     page = _text(client.get("/call/list/"))
     assert "139****0001" in page and "13911110001" not in page
+    exported = client.get("/call/export/?format=csv").get_data(as_text=True)
+    assert "139****0001" in exported and "13911110001" not in exported
+    assert "13911110001" not in _text(client.get(f"/call/show/{dialed['id']}"))
 
 
 # ---------------------------------------------------------------- the webhook
