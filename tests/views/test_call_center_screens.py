@@ -177,6 +177,7 @@ def test_salesperson_dials_from_the_customer_page_and_follows_up(client, app, da
         assert (followup.call_record_id, followup.customer_id) == (call_id, data["mine"])
     detail = _text(client.get(f"/customer/show/{data['mine']}"))
     assert "电话沟通：接通" in detail
+    assert f"/dial/{call_id}/" in _text(client.get(f"/call/show/{call_id}"))  # back to the call from the records
     contact_page = client.post("/dial/", data={"contact": data["contact"]})
     assert "tel:13911110003" in _text(client.get(contact_page.headers["Location"]))
 
