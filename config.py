@@ -66,6 +66,11 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    # 呼叫中心: the SMS gateway for seat-binding codes (outbox: kept for administrators to read; http: posted
+    # to SMS_HTTP_URL), and the secret the telephony gateway signs its webhook with (default: from SECRET_KEY)
+    SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "outbox")
+    SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL") or None
+    CALL_WEBHOOK_SECRET = os.environ.get("CALL_WEBHOOK_SECRET") or None
 
 
 class TestConfig(Config):

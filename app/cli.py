@@ -192,3 +192,63 @@ def demo_data_command() -> None:
         return
     summary = load_demo_data()
     click.echo("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in summary.items()))
+
+
+# ---------------------------------------------------------------- 坐席 (呼叫中心 → 财务信息 → 坐席列表)
+
+seat = AppGroup("seat", help="Seats (坐席): add, extend, list.")
+crm.add_command(seat)
+
+
+@seat.command("add")
+@click.option("--number", required=True, help="坐席编号, e.g. 11201")
+@click.option("--name", default=None, help="坐席名称 (default: 坐席<number>)")
+@click.option("--days", type=int, default=365, show_default=True, help="subscription length in days")
+@click.option("--provider", default="device", show_default=True)
+@click.option("--display-line", default=None, help="外显号码")
+def seat_add_command(number, name, days, provider, display_line) -> None:
+    """Add a seat running for DAYS from now."""
+    import datetime as dt
+
+    from app import seats
+    from app.errors import CrmError
+    from models.mixins import utcnow
+
+    try:
+        created = seats.create_seat({"number": number, "name": name or f"坐席{number}", "provider": provider,
+                                     "display_line": display_line,
+                                     "expires_at": utcnow() + dt.timedelta(days=days)})
+    except CrmError as error:
+        raise click.ClickException(str(error.message))
+    click.echo(f"Seat {created.number} (id {created.id}) runs until {created.expires_at:%Y-%m-%d %H:%M} UTC.")
+
+
+@seat.command("extend")
+@click.argument("number")
+@click.option("--days", type=int, required=True)
+def seat_extend_command(number, days) -> None:
+    """Extend the seat NUMBER by DAYS (from now when it has expired)."""
+    from app import seats
+    from app.errors import CrmError
+    from app.extensions import db
+    from models.call import Seat
+
+    found = db.session.scalar(select(Seat).where(Seat.number == number))
+    if found is None:
+        raise click.ClickException(f"No seat {number}.")
+    try:
+        extended = seats.extend_seat(found.id, days)
+    except CrmError as error:
+        raise click.ClickException(str(error.message))
+    click.echo(f"Seat {extended.number} runs until {extended.expires_at:%Y-%m-%d %H:%M} UTC.")
+
+
+@seat.command("list")
+def seat_list_command() -> None:
+    """Every seat: number, name, time left, bound mobile, employee, status."""
+    from app.extensions import db
+    from models.call import Seat
+
+    for row in db.session.scalars(select(Seat).order_by(Seat.number)):
+        click.echo("\t".join([row.number, row.name, row.remaining(), row.bound_mobile or "-",
+                              row.employee_name() or "-", row.status]))

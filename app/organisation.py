@@ -28,6 +28,8 @@ signals = Namespace()
 # sent inside the resign transaction: receivers move the employee's records (customers, ...)
 # to `handover_to` (an Employee) or, when it is None, to the public pool
 employee_resigned = signals.signal("employee-resigned")
+# sent inside the transaction that disables an employee (their seat is freed, see app/seats.py)
+employee_disabled = signals.signal("employee-disabled")
 
 
 # ---------------------------------------------------------------- validation helpers
@@ -200,7 +202,8 @@ def _roles(role_ids: Optional[Iterable]) -> list:
     return roles
 
 
-def _apply_profile(employee: Employee, *, name=..., department_id=..., role_ids=..., manager_id=..., gender=...):
+def _apply_profile(employee: Employee, *, name=..., department_id=..., role_ids=..., manager_id=..., gender=...,
+                   seat_id=...):
     if name is not ...:
         employee.first_name = check_name(name)
         employee.last_name = ""
@@ -218,9 +221,15 @@ def _apply_profile(employee: Employee, *, name=..., department_id=..., role_ids=
         if gender not in (None, "", "male", "female"):
             raise CrmError(_l("Unknown gender."), field="gender")
         employee.gender = gender or None
+    if seat_id is not ...:
+        from app.seats import assign_to_employee  # seats import this module's signals
+
+        db.session.flush()
+        assign_to_employee(employee, seat_id)
 
 
-def create_employee(*, name, mobile, password, department_id, role_ids=(), manager_id=None, gender=None) -> Employee:
+def create_employee(*, name, mobile, password, department_id, role_ids=(), manager_id=None, gender=None,
+                    seat_id=None) -> Employee:
     """A new employee starts 未激活 (not activated) until an administrator activates the account."""
     mobile = normalise_mobile(mobile)
     password = check_password(password)
@@ -241,12 +250,14 @@ def create_employee(*, name, mobile, password, department_id, role_ids=(), manag
             _apply_profile(employee, name=name, department_id=department_id, role_ids=role_ids, gender=gender)
         db.session.flush()
         _apply_profile(employee, manager_id=manager_id)
+        if seat_id not in (None, ""):
+            _apply_profile(employee, seat_id=seat_id)
     return employee
 
 
 def update_employee(employee_id, **changes) -> Employee:
     """Change name, department, roles, manager or gender. Login and password have their own actions."""
-    allowed = {"name", "department_id", "role_ids", "manager_id", "gender"}
+    allowed = {"name", "department_id", "role_ids", "manager_id", "gender", "seat_id"}
     unknown = set(changes) - allowed
     if unknown:
         raise CrmError(_l("These fields cannot be changed here: %(f)s", f=", ".join(sorted(unknown))))
@@ -290,6 +301,7 @@ def disable_employees(ids: Sequence, acting: Optional[Employee] = None) -> list[
         for employee in employees:
             _protect_self_and_admin(employee, acting)
             _set_state(employee, AccountState.DISABLED, end_sessions=True)
+            employee_disabled.send(employee)
     return employees
 
 

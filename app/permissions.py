@@ -20,7 +20,8 @@ ACTIONS = {
 
 # the manual's 9 modules (the rows of 模块功能), in its order: key -> (label, actions that apply)
 MODULES = {
-    "line": (_l("Line management"), ("view", "add", "edit", "delete")),
+    # 线路管理: seats (add, edit, delete), 通话记录 (view, export); 查看 also lets a role dial
+    "line": (_l("Line management"), ("view", "add", "edit", "delete", "export")),
     "customer": (_l("Customer management"),
                  ("view", "add", "edit", "delete", "export", "import", "transfer", "release")),
     "contact": (_l("Contact management"), ("view", "add", "edit", "delete", "export", "import")),

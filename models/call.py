@@ -45,7 +45,10 @@ class Seat(TimestampMixin, Model):
         "name": _l("Seat name"), "number": _l("Seat number"), "provider": _l("Provider"),
         "display_line": _l("Display line"), "expires_at": _l("Subscription end"),
         "bound_mobile": _l("Bound mobile"), "employee": _l("Employee"), "status": _l("Status"),
+        "remaining_badge": _l("Time left"), "remaining": _l("Time left"), "employee_name": _l("Employee"),
+        "choose_link": _l("Action"), "bound_at": _l("Bound at"),
     }
+    value_labels = {"status": dict(SEAT_STATUSES)}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), nullable=False)
@@ -63,6 +66,42 @@ class Seat(TimestampMixin, Model):
 
     def is_expired(self, now: Optional[dt.datetime] = None) -> bool:
         return self.expires_at <= (now or utcnow())
+
+    def remaining(self, now: Optional[dt.datetime] = None) -> str:
+        """剩余3142天6小时34分钟, or 已过期 (the list marks it)."""
+        from flask_babel import gettext
+
+        left = self.expires_at - (now or utcnow())
+        if left.total_seconds() <= 0:
+            return gettext("Expired")
+        minutes = int(left.total_seconds() // 60)
+        return gettext("%(d)d days %(h)d hours %(m)d minutes left", d=minutes // 1440, h=minutes % 1440 // 60,
+                       m=minutes % 60)
+
+    def remaining_badge(self):
+        from markupsafe import Markup, escape
+
+        colour = "#d9534f" if self.is_expired() else "#333"
+        return Markup('<span class="crm-seat-remaining" style="color:%s">%s</span>') % (colour,
+                                                                                         escape(self.remaining()))
+
+    def employee_name(self) -> str:
+        return self.employee.first_name if self.employee else ""
+
+    def choose_link(self):
+        """选择 → 更换绑定 (the manual's button on each row)."""
+        from flask import url_for
+        from flask_babel import gettext
+        from markupsafe import Markup
+
+        return Markup('<a class="btn btn-xs btn-primary crm-seat-choose" href="%s">%s</a> '
+                      '<a class="btn btn-xs btn-default crm-seat-extend" href="%s">%s</a>') % (
+            url_for("SeatView.bind", pk=self.id), gettext("Choose"), url_for("SeatView.extend", pk=self.id),
+            gettext("Extend"))
+
+    def option_label(self) -> str:
+        """坐席账号1(剩余3142天6小时34分钟), as the employee form's 绑定坐席 lists it."""
+        return f"{self.number} {self.name}({self.remaining()})"
 
     def __repr__(self) -> str:
         return self.number

@@ -117,6 +117,8 @@ class Employee(User):
         remote_side="Employee.id", foreign_keys=[manager_id], back_populates="subordinates"
     )
     subordinates: Mapped[list["Employee"]] = relationship(foreign_keys=[manager_id], back_populates="manager")
+    # 坐席号 (呼叫中心用): at most one seat (the unique seat.employee_id); changed through app.seats only
+    seat = relationship("Seat", uselist=False, viewonly=True, foreign_keys="Seat.employee_id", lazy="select")
 
     @property
     def name(self) -> str:
@@ -141,6 +143,9 @@ class Employee(User):
 
     def department_name(self) -> str:
         return self.department.name if self.department else ""
+
+    def seat_number(self) -> str:
+        return self.seat.number if self.seat else ""
 
     def name_badge(self) -> Markup:
         """The manual's list: a coloured dot left of the name tells the account state."""

@@ -32,7 +32,7 @@ def register(appbuilder) -> None:
         registry[spec.key].related_views = [registry[key] for key in spec.related]
     for spec in SPECS:
         if spec.menu:
-            add(registry[spec.key], spec.key, spec.label, CRM, spec.icon)
+            add(registry[spec.key], spec.key, spec.label, spec.menu, spec.icon)
         else:
             appbuilder.add_view_no_menu(registry[spec.key])
         appbuilder.add_api(generator_api.build_api(spec))
@@ -42,6 +42,12 @@ def register(appbuilder) -> None:
 
     stats.register(lambda view, name, label, icon: add(view, name, label, DATA_CENTER, icon), appbuilder)
 
+    from views.calls import DialView
+
+    from views.mobile import MobileView
+
+    appbuilder.add_view_no_menu(DialView)
+    appbuilder.add_view_no_menu(MobileView)
     add(EmployeeView, "Employees", _l("Organisation"), SETTINGS, "fa-users")
     add(DepartmentView, "Departments", _l("Departments"), SETTINGS, "fa-sitemap")
     add(RoleView, "Roles", _l("Role permissions"), SETTINGS, "fa-key")

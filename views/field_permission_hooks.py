@@ -16,7 +16,11 @@ from app import fieldperms
 def current_access(spec) -> Optional[dict]:
     """{field: access} for the logged-in employee on the spec's module, once per request; None where
     the module has no field rules (a screen whose model is not the module's, e.g. customer groups)."""
-    if fieldperms.MODULE_MODELS.get(spec.module) is not spec.model or not has_request_context():
+    if not has_request_context():
+        return None
+    if getattr(spec, "field_access_from", None):
+        return borrowed_access(spec)
+    if fieldperms.MODULE_MODELS.get(spec.module) is not spec.model:
         return None
     user = g.get("user")
     if user is None or user.is_anonymous:
@@ -25,6 +29,21 @@ def current_access(spec) -> Optional[dict]:
     if spec.module not in cache:
         cache[spec.module] = fieldperms.field_access(user, spec.module)
     return cache[spec.module]
+
+
+def borrowed_access(spec) -> Optional[dict]:
+    """{column: access} for columns that show another module's field (a call's customer number follows the
+    customer's 手机 permission): hidden there, hidden here; masked there, masked here."""
+    user = g.get("user")
+    if user is None or user.is_anonymous:
+        return None
+    cache = g.setdefault("_crm_field_access", {})
+    result = {}
+    for column, (module, field_name) in spec.field_access_from.items():
+        if module not in cache:
+            cache[module] = fieldperms.field_access(user, module)
+        result[column] = fieldperms.access_for(module, field_name, cache[module])
+    return result
 
 
 def masked_columns(spec, columns, access) -> set:

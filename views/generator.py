@@ -89,6 +89,12 @@ class ModuleSpec:
     menu: Optional[str] = "CRM"
     label_columns: dict = field(default_factory=dict)
     custom_fields: Optional[str] = None  # the custom-fields module (custom_fields.MODULES) of these records
+    export_fields: Sequence[str] = ()  # the export's columns when the list shows computed ones
+    read_only: bool = False  # records written by a service, not by a form (call records): no add/edit/delete
+    # columns whose field permission is another module's field: {"customer_number": ("customer", "mobile")}
+    field_access_from: dict = field(default_factory=dict)
+    view_mixin: Optional[type] = None  # extra screens of the module (e.g. 更换绑定 of a seat)
+    api_mixin: Optional[type] = None  # extra API routes of the module
 
     @property
     def module(self) -> str:
@@ -104,7 +110,7 @@ class ModuleSpec:
 
     @property
     def export_columns(self) -> Sequence[str]:
-        return self.list_columns
+        return self.export_fields or self.list_columns
 
 
 def validate_spec(spec: ModuleSpec) -> None:
@@ -281,13 +287,20 @@ def form_fields(spec: ModuleSpec) -> dict:
 def search_fields(spec: ModuleSpec) -> dict:
     """The list's filter boxes for relationships (客户, 负责人, ...): pickers that ask /lookup/ as the user types,
     within the data scope and the field permissions. FAB's own would list every record of the target,
-    anyone's, by a label the employee may not be allowed to see."""
+    anyone's, by a label the employee may not be allowed to see. Departments are few: a plain list."""
+    from models.org import Department
+
     mapper = inspect(spec.model)
     labels = spec.labels
     extra = {}
     for name in spec.filter_columns:
         rel = mapper.relationships.get(name)
         if rel is None or name in spec.choices or rel.uselist:
+            continue
+        if rel.mapper.class_ is Department:
+            extra[name] = QuerySelectField(labels.get(name, name), query_func=lambda: db.session.query(
+                Department).order_by(Department.path), get_pk_func=lambda o: o.id, allow_blank=True,
+                blank_text=_l("Please choose"), widget=Select2Widget())
             continue
         extra[name] = RecordSelectField(labels.get(name, name), model=rel.mapper.class_,
                                         lookup_url=_lookup_url(spec.key, name))
@@ -463,17 +476,25 @@ def build_view(spec: ModuleSpec, registry: dict) -> type:
     )
     if not spec.can_add:
         attrs["base_permissions"] = [p for p in attrs["base_permissions"] if p != "can_add"]
+    if spec.read_only:
+        # base_permissions stay whole (another view shares the module's permission rows); the writes map to
+        # an action no role has
+        attrs["method_permission_name"].update({m: "write_disabled" for m in ("add", "edit", "delete")})
+        attrs["list_widget"] = ReadOnlyListWidget
 
     for action_spec in spec.actions:
         if action_spec.screen:
             attrs[action_spec.name] = _make_action(spec, action_spec)
             attrs["method_permission_name"][action_spec.name] = _fab_action(action_spec)
     attrs["method_permission_name"].update(spec.permission_overrides)
+    if spec.view_mixin is not None:
+        attrs["method_permission_name"].update(getattr(spec.view_mixin, "route_permissions", {}))
 
     # what field permissions narrow per request lives under _static_* (see views/field_permission_hooks.py)
     for name in ("list_columns", "show_columns", "add_columns", "edit_columns", "formatters_columns", "order_columns"):
         attrs[f"_static_{name}"] = attrs.pop(name)
-    view = type(_view_name(spec.key), (GeneratedModelView,), attrs)
+    bases = ((spec.view_mixin,) if spec.view_mixin else ()) + (GeneratedModelView,)
+    view = type(_view_name(spec.key), bases, attrs)
     registry[spec.key] = view
     return view
 
@@ -626,6 +647,12 @@ class CrmListWidget(ListWidget):
 
     def __init__(self, **kwargs):
         kwargs.setdefault("count_cap", CrmInterface.count_cap)
+        super().__init__(**kwargs)
+
+
+class ReadOnlyListWidget(CrmListWidget):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("read_only", True)
         super().__init__(**kwargs)
 
 

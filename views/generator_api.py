@@ -132,7 +132,16 @@ def build_api(spec: ModuleSpec) -> type:
     if not spec.form_columns:
         attrs["include_route_methods"] = {"get", "get_list", "info", "delete", "export"} | {
             a.name for a in spec.actions if a.api}
-    api = type(f"{_view_name(spec.key)[:-4]}Api", (GeneratedApi,), attrs)
+    if spec.read_only:
+        attrs["include_route_methods"] = {"get", "get_list", "info", "export"}
+    bases = (GeneratedApi,)
+    if spec.api_mixin is not None:
+        bases = (spec.api_mixin,) + bases
+        attrs["include_route_methods"] = attrs.get("include_route_methods", {
+            "get", "get_list", "info", "post", "put", "delete", "export"} | {a.name for a in spec.actions if a.api}) \
+            | set(spec.api_mixin.routes)
+        attrs["method_permission_name"].update(spec.api_mixin.route_permissions)
+    api = type(f"{_view_name(spec.key)[:-4]}Api", bases, attrs)
     return api
 
 

@@ -14,10 +14,13 @@ from wtforms.validators import DataRequired, Length
 from app import customers, groups, scopes
 from app.extensions import db
 from app.inputs import parse_id
+from models.call import CallRecord, Seat, SmsMessage
 from models.crm import Contact, Customer, CustomerGroup, FollowUp, customer_group_member
 from models.org import AccountState, Employee
 from models.sales import Contract, Invoice, Opportunity, Product
+from views.calls import CallApiMixin
 from views.generator import ActionSpec, ModuleSpec
+from views.seats import SeatApiMixin, SeatService, SeatViewMixin
 
 
 def _pk(value):
@@ -127,7 +130,7 @@ SPECS = [
         keyword_columns=("company_name", "contact_name", "mobile"), phone_columns=("mobile",),
         order_columns=("id", "company_name", "created_at", "last_followup_at"),
         choices={"status": "customer_status", "level": "customer_level", "source": "customer_source"},
-        related=("contact", "followup", "opportunity", "contract", "invoice"),
+        related=("contact", "followup", "call", "opportunity", "contract", "invoice"),
         actions=(TRANSFER, RELEASE, ADD_TO_GROUP,
                  # the pool's claim and assign also answer at /api/v1/customer/claim and /assign
                  ActionSpec(**{**CLAIM.__dict__, "screen": False, "module": "pool"}),
@@ -156,7 +159,7 @@ SPECS = [
         list_columns=("name", "customer", "mobile", "position", "email", "wechat", "owner"),
         form_columns=("customer", "name", "mobile", "position", "email", "wechat", "note"),
         filter_columns=("customer", "owner"), keyword_columns=("name", "mobile"), phone_columns=("mobile",),
-        order_columns=("id", "name"), custom_fields="contact",
+        order_columns=("id", "name"), custom_fields="contact", related=("call",),
     ),
     ModuleSpec(
         key="opportunity", model=Opportunity, label=_l("Opportunities"), icon="fa-lightbulb-o",
@@ -207,5 +210,44 @@ SPECS = [
         base_filter=lambda: CustomerGroup.owner_id == g.user.id, service=GroupService,
         # an employee's own groups need only the right to see customers
         permission_overrides={m: "view" for m in ("add", "edit", "delete", "post", "put", "export")},
+    ),
+    # 呼叫中心
+    ModuleSpec(
+        key="seat", permission="line", model=Seat, label=_l("Seat list"), icon="fa-headphones", menu="CallCenter",
+        list_columns=("name", "number", "provider", "display_line", "expires_at", "remaining_badge", "bound_mobile",
+                      "employee_name", "status", "choose_link"),
+        show_columns=("name", "number", "provider", "display_line", "expires_at", "remaining", "bound_mobile",
+                      "bound_at", "employee_name", "status"),
+        form_columns=("name", "number", "provider", "display_line", "expires_at", "status"),
+        export_fields=("name", "number", "provider", "display_line", "expires_at", "bound_mobile", "employee",
+                       "status"),
+        filter_columns=("status", "expires_at", "employee"), keyword_columns=("number", "name"),
+        order_columns=("id", "number", "expires_at"), base_order=("id", "asc"),
+        service=SeatService, view_mixin=SeatViewMixin, api_mixin=SeatApiMixin,
+    ),
+    ModuleSpec(
+        key="call", permission="line", model=CallRecord, label=_l("Call records"), icon="fa-phone",
+        menu="CallCenter",
+        list_columns=("created_at", "owner", "department", "customer", "customer_number", "disposition",
+                      "talk_seconds", "ring_seconds", "state"),
+        show_columns=("created_at", "owner", "department", "seat", "customer", "contact", "customer_number",
+                      "agent_number", "mode", "direction", "state", "disposition", "raw_cause", "hangup_by",
+                      "answered_at", "ended_at", "ring_seconds", "talk_seconds", "recording_status", "note"),
+        filter_columns=("owner", "department", "created_at", "disposition", "talk_seconds"),
+        order_columns=("created_at", "talk_seconds"), base_order=("created_at", "desc"),
+        read_only=True, can_add=False, pool_records=False,
+        field_access_from={"customer_number": ("customer", "mobile")},
+        api_mixin=CallApiMixin,
+    ),
+    ModuleSpec(
+        key="sms_message", permission="line", model=SmsMessage, label=_l("SMS outbox"), icon="fa-envelope",
+        menu="CallCenter", list_columns=("created_at", "mobile", "text", "purpose", "gateway", "status"),
+        filter_columns=("mobile", "created_at"), order_columns=("id", "created_at"), base_order=("id", "desc"),
+        read_only=True, can_add=False,
+        label_columns={"created_at": _l("Sent at"), "mobile": _l("Mobile"), "text": _l("Message"),
+                       "purpose": _l("Purpose"), "gateway": _l("Gateway"), "status": _l("Status")},
+        # the outbox holds binding codes: only those who may bind seats (线路管理 → 编辑) read it
+        permission_overrides={m: "edit" for m in ("list", "show", "download", "lookup", "api_read", "api_get",
+                                                   "get_list", "get", "info", "export", "action_form")},
     ),
 ]

@@ -51,6 +51,18 @@ def _roles():
     return db.session.query(role).order_by(role.id)
 
 
+def _seats():
+    from models.call import Seat
+
+    return db.session.query(Seat).order_by(Seat.number)
+
+
+def _seat_label(seat) -> str:
+    """坐席账号1(剩余3142天6小时34分钟), and whose it is when taken."""
+    taken = f" · {seat.employee.first_name}" if seat.employee else ""
+    return seat.option_label() + taken
+
+
 def _role_label(role) -> str:
     """The role with its kind, since an employee holds at most one of each kind."""
     from app.permissions import ROLE_KINDS
@@ -135,11 +147,12 @@ class EmployeeView(ServiceModelView):
     add_title = _l("New employee")
     edit_title = _l("Edit employee")
     show_title = _l("Employee")
-    list_columns = ["name_badge", "username", "gender_label", "department_name", "role_names", "manager_name"]
-    show_columns = ["first_name", "username", "state_badge", "gender_label", "department_name", "role_names",
-                    "manager_name", "last_login", "created_on"]
-    add_columns = ["first_name", "department", "mobile", "password", "roles", "gender", "manager"]
-    edit_columns = ["first_name", "department", "roles", "gender", "manager"]
+    list_columns = ["name_badge", "username", "seat_number", "gender_label", "department_name", "role_names",
+                    "manager_name"]
+    show_columns = ["first_name", "username", "state_badge", "seat_number", "gender_label", "department_name",
+                    "role_names", "manager_name", "last_login", "created_on"]
+    add_columns = ["first_name", "department", "mobile", "password", "seat", "roles", "gender", "manager"]
+    edit_columns = ["first_name", "department", "seat", "roles", "gender", "manager"]
     search_columns = ["first_name", "username", "department", "state", "manager", "roles"]
     order_columns = ["username"]
     base_order = ("id", "asc")
@@ -149,7 +162,8 @@ class EmployeeView(ServiceModelView):
         "gender_label": _l("Gender"), "department": _l("Department"), "roles": _l("Role"),
         "manager": _l("Direct manager"), "department_name": _l("Department"), "role_names": _l("Role"),
         "manager_name": _l("Direct manager"), "state": _l("Account state"), "state_badge": _l("Account state"),
-        "last_login": _l("Last login"), "created_on": _l("Created at"),
+        "last_login": _l("Last login"), "created_on": _l("Created at"), "seat": _l("Bound seat"),
+        "seat_number": _l("Seat number (call center)"),
     }
     formatters_columns = {"last_login": format_time, "created_on": format_time}  # no microseconds on screen
     description_columns = {
@@ -166,27 +180,30 @@ class EmployeeView(ServiceModelView):
         "manager": QuerySelectField(_l("Direct manager"), query_func=_active_employees, get_pk_func=_pk,
                                     allow_blank=True, blank_text=_l("Please choose"), get_label="first_name",
                                     widget=Select2Widget()),
+        "seat": QuerySelectField(_l("Bound seat"), query_func=_seats, get_pk_func=_pk, get_label=_seat_label,
+                                 allow_blank=True, blank_text=_l("Choose a seat"), widget=Select2Widget(),
+                                 description=_l("The seat (坐席号) this employee calls from; one seat per employee.")),
         "roles": QuerySelectMultipleField(_l("Role"), query_func=_roles, get_pk_func=_pk, get_label=_role_label,
                                           widget=Select2ManyWidget(),
                                           description=_l("At most one customer management role and one "
                                                          "call-center role.")),
     }
     edit_form_extra_fields = {k: v for k, v in add_form_extra_fields.items()
-                              if k in ("gender", "department", "manager", "roles")}
+                              if k in ("gender", "department", "manager", "roles", "seat")}
     validators_columns = {"first_name": [DataRequired(), Length(max=64)]}
 
     def create_item(self, form):
         return org.create_employee(
             name=form.first_name.data, mobile=form.mobile.data, password=form.password.data,
             department_id=_id(form.department.data), role_ids=[r.id for r in form.roles.data or []],
-            manager_id=_id(form.manager.data), gender=form.gender.data,
+            manager_id=_id(form.manager.data), gender=form.gender.data, seat_id=_id(form.seat.data),
         )
 
     def update_item(self, item, form):
         return org.update_employee(
             item.id, name=form.first_name.data, department_id=_id(form.department.data),
             role_ids=[r.id for r in form.roles.data or []], manager_id=_id(form.manager.data),
-            gender=form.gender.data,
+            gender=form.gender.data, seat_id=_id(form.seat.data),
         )
 
     def delete_item(self, item):
@@ -220,11 +237,14 @@ class EmployeeView(ServiceModelView):
             flash(_("%(n)d account(s) activated.", n=len(items)), "success")
         return self._back()
 
-    @action("disable", _l("Disable"), _l("Disable the selected accounts? They are logged out at once."), "fa-ban")
+    @action("disable", _l("Disable"), _l("Disable the selected accounts? They are logged out at once and their seats are freed."), "fa-ban")
     def disable(self, items):
         items = items if isinstance(items, list) else [items]
+        seated = [(i.first_name, i.seat.number) for i in items if i.seat is not None]
         if self._run(org.disable_employees, [i.id for i in items], acting=g.user):
             flash(_("%(n)d account(s) disabled.", n=len(items)), "success")
+            if seated:
+                flash(_("Seats freed: %(s)s", s="、".join(f"{name} → {number}" for name, number in seated)), "info")
         return self._back()
 
     @action("resign", _l("Resign"), None, "fa-sign-out")

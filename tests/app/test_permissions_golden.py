@@ -11,7 +11,7 @@ ALL_ANALYSIS = ["customer_by_employee", "customer_by_department", "followup_by_e
 
 # the manual's nine modules and what applies to each
 EXPECTED_MODULES = {
-    "line": ["view", "add", "edit", "delete"],
+    "line": ["view", "add", "edit", "delete", "export"],
     "customer": ["view", "add", "edit", "delete", "export", "import", "transfer", "release"],
     "contact": ["view", "add", "edit", "delete", "export", "import"],
     "pool": ["view", "claim", "assign", "delete", "export", "import"],
@@ -28,7 +28,7 @@ EXPECTED_ROLES = {
     # everything but delete and import
     "销售主管": {"kind": "customer", "data_scope": "self_and_subordinates", "analysis": ALL_ANALYSIS, "fields": {},
              "modules": {
-                 "line": ["view", "add", "edit"],
+                 "line": ["view", "add", "edit", "export"],
                  "customer": ["view", "add", "edit", "export", "transfer", "release"],
                  "contact": ["view", "add", "edit", "export"],
                  "pool": ["view", "claim", "assign", "export"],

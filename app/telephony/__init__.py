@@ -1,0 +1,176 @@
+"""The one dialing service: 拨号 on the customer or contact detail, 呼叫 from the customer list's search box,
+拨打电话 and the 拨号盘 on the phone site, and the API all call dial(). It checks, in this order, each with its
+own message: the caller has a seat, it is theirs, bound, in service and not expired; the customer (or
+contact) is in their data scope; their role may dial; the number can be dialed. Then the seat's provider
+originates and the call record starts as 已拨出."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Optional
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app import scopes
+from app.errors import CrmError, NotFound, unit_of_work
+from app.extensions import db
+from app.phone import normalise_dialable
+from app.telephony.events import apply_event
+from app.telephony.providers import ProviderEvent, provider
+from models.call import DISPOSITIONS, CallRecord, Seat
+from models.crm import Contact, Customer
+from models.mixins import utcnow
+from models.org import Employee
+
+DIAL_PERMISSION = ("can_view", "line")  # 线路管理 → 查看: the role may use a line
+
+
+class NoSeat(CrmError):
+    status = 403
+
+
+@dataclass
+class DialResult:
+    record: CallRecord
+    client_action: dict
+
+
+def may_dial(user: Employee) -> bool:
+    return DIAL_PERMISSION in current_app.appbuilder.sm.permission_pairs(user)
+
+
+def check_seat(user: Employee, seat_id=None) -> Seat:
+    seat = db.session.scalar(select(Seat).where(Seat.employee_id == user.id))
+    if seat_id not in (None, ""):
+        try:
+            chosen = db.session.get(Seat, int(seat_id))
+        except (TypeError, ValueError):
+            chosen = None
+        if chosen is None or chosen.employee_id != user.id:
+            raise NoSeat(_l("This seat is not yours."), field="seat")
+        seat = chosen
+    if seat is None:
+        raise NoSeat(_l("You have no seat; ask an administrator to give you one (呼叫中心 → 坐席列表)."), field="seat")
+    if not seat.bound_mobile:
+        raise NoSeat(_l("Your seat %(seat)s is not bound to a mobile yet (坐席列表 → 选择 → 更换绑定).",
+                        seat=seat.number), field="seat")
+    if seat.status != "active":
+        raise NoSeat(_l("Your seat %(seat)s is out of service.", seat=seat.number), field="seat")
+    if seat.is_expired():
+        raise NoSeat(_l("Your seat %(seat)s expired on %(at)s; ask an administrator to extend it.",
+                        seat=seat.number, at=seat.expires_at.strftime("%Y-%m-%d %H:%M")), field="seat")
+    return seat
+
+
+def _reachable(model, record_id, user):
+    try:
+        record_id = int(record_id)
+    except (TypeError, ValueError):
+        record_id = None
+    found = None
+    if record_id is not None:
+        found = db.session.scalar(select(model).where(model.id == record_id, scopes.reachable(model, user)))
+    if found is None:
+        raise NotFound(_l("This record does not exist."))
+    return found
+
+
+def dial(user: Employee, customer_id=None, contact_id=None, number=None, seat_id=None) -> DialResult:
+    """Start a call. Exactly one of customer, contact or number; the number shown on a page is never
+    trusted: a customer or contact is dialed by its record id."""
+    given = [v for v in (customer_id, contact_id, number) if v not in (None, "")]
+    if len(given) != 1:
+        raise CrmError(_l('Give one of "customer", "contact" or "number".'))
+    seat = check_seat(user, seat_id)
+    customer = contact = None
+    if customer_id not in (None, ""):
+        customer = _reachable(Customer, customer_id, user)
+        raw, field = customer.mobile, "customer"
+    elif contact_id not in (None, ""):
+        contact = _reachable(Contact, contact_id, user)
+        customer = contact.customer
+        raw, field = contact.mobile, "contact"
+    else:
+        raw, field = number, "number"
+    if not may_dial(user):
+        raise CrmError(_l("Your role may not make calls."), status=403)
+    if raw in (None, ""):
+        raise CrmError(_l("This record has no phone number to dial."), field=field)
+    if not isinstance(raw, (str, int)) or len(str(raw)) > 40:
+        raise CrmError(_l("This is not a phone number that can be dialed."), field=field)
+    customer_number = normalise_dialable(raw, field=field)
+    if customer is None and field == "number":
+        # a typed number of a customer the caller can reach is linked to that customer
+        customer = db.session.scalar(select(Customer).where(Customer.mobile == customer_number,
+                                                            scopes.reachable(Customer, user)))
+    answer = provider(seat.provider).originate(seat, customer_number, call_ref="")
+    with unit_of_work():
+        record = CallRecord(provider=seat.provider, provider_call_id=answer.provider_call_id, seat_id=seat.id,
+                            customer_id=customer.id if customer else None, contact_id=contact.id if contact else None,
+                            agent_number=seat.bound_mobile, customer_number=customer_number, mode=answer.mode,
+                            direction="outbound", state="dialed", created_at=utcnow(), owner_id=user.id,
+                            department_id=user.department_id, ring_seconds=0, talk_seconds=0)
+        db.session.add(record)
+    return DialResult(record=record, client_action=answer.client_action)
+
+
+def own_call(user: Employee, call_id) -> CallRecord:
+    """A call record within the user's data scope, or 404."""
+    try:
+        call_id = int(call_id)
+    except (TypeError, ValueError):
+        call_id = None
+    record = None
+    if call_id is not None:
+        record = db.session.scalar(select(CallRecord).where(CallRecord.id == call_id,
+                                                            scopes.visible_to(CallRecord, user)))
+    if record is None:
+        raise NotFound(_l("This call does not exist."))
+    return record
+
+
+def record_outcome(user: Employee, call_id, disposition, talk_seconds=0, note=None) -> CallRecord:
+    """The device provider's small form: the employee says how the call went (the CRM never guesses
+    "answered"). Applied as the call's `ended` event, once."""
+    record = own_call(user, call_id)
+    if record.owner_id != user.id:
+        raise CrmError(_l("Only the employee who made the call records its outcome."), status=403)
+    if disposition not in dict(DISPOSITIONS):
+        raise CrmError(_l("Please choose how the call went."), field="disposition")
+    try:
+        talk_seconds = int(talk_seconds or 0)
+    except (TypeError, ValueError):
+        raise CrmError(_l("Talk time must be a whole number of seconds."), field="talk_seconds")
+    if not 0 <= talk_seconds <= 86400:
+        raise CrmError(_l("Talk time must be between 0 and 86400 seconds."), field="talk_seconds")
+    if disposition != "answered" and talk_seconds:
+        raise CrmError(_l("Only a connected call has talk time."), field="talk_seconds")
+    note = (note or "").strip()
+    if len(note) > 2000:
+        raise CrmError(_l("At most %(n)d characters.", n=2000), field="note")
+    if record.state == "ended":
+        raise CrmError(_l("The outcome of this call is already recorded."), status=409)
+    now = utcnow()
+    data = {"call_id": record.provider_call_id, "event": "ended", "disposition": disposition,
+            "talk_seconds": talk_seconds, "hangup_by": "agent", "source": "outcome_form"}
+    if disposition == "answered":
+        answered_at = max(record.created_at, now - dt.timedelta(seconds=talk_seconds))
+        apply_event(record.provider, ProviderEvent(record.provider_call_id, "answered", f"outcome-answered-{record.id}",
+                                                   answered_at, {"call_id": record.provider_call_id,
+                                                                 "event": "answered", "source": "outcome_form"}))
+    record = apply_event(record.provider, ProviderEvent(record.provider_call_id, "ended", f"outcome-{record.id}",
+                                                        now, data))
+    if note:
+        with unit_of_work():
+            record = db.session.get(CallRecord, record.id)
+            record.note = note
+    return record
+
+
+def recent_calls(user: Employee, limit: int = 20, customer_id: Optional[int] = None) -> list[CallRecord]:
+    query = select(CallRecord).where(scopes.visible_to(CallRecord, user))
+    if customer_id is not None:
+        query = query.where(CallRecord.customer_id == customer_id)
+    return list(db.session.scalars(query.order_by(CallRecord.created_at.desc(), CallRecord.id.desc()).limit(limit)))

@@ -1,0 +1,222 @@
+"""手机端 (/m/): the staff's phone-sized site. Server-rendered, no build step, usable at 360 px. Same
+permissions and data scope as the PC: every query goes through app.scopes and FAB's permission pairs,
+and dialing through app.telephony (the device provider gives a tel: link the phone opens)."""
+from __future__ import annotations
+
+import functools
+
+from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask_appbuilder import BaseView, expose
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import or_, select
+
+from app import groups, scopes, telephony
+from app.errors import CrmError
+from app.extensions import db
+from app.fieldperms import HIDDEN, MASKED, access_for, field_access, mask_mobile
+from app.phone import ascii_digits
+from models.call import DISPOSITIONS
+from models.crm import FOLLOWUP_WAYS, Customer, FollowUp, customer_group_member
+from views.calls import CallFollowUpForm, OutcomeForm, back_to, save_call_followup, shown_number
+from views.modules import _followup_saved
+
+PAGE = 30
+
+
+def signed_in(f):
+    @functools.wraps(f)
+    def wraps(self, *args, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("MobileView.login", next=request.full_path))
+        return f(self, *args, **kwargs)
+    return wraps
+
+
+def _may(permission, module) -> bool:
+    return (permission, module) in current_app.appbuilder.sm.permission_pairs(g.user)
+
+
+def _phone_of(customer) -> str:
+    access = access_for("customer", "mobile", field_access(g.user, "customer"))
+    if access == HIDDEN:
+        return ""
+    return mask_mobile(customer.mobile) if access == MASKED else (customer.mobile or "")
+
+
+def _customer(pk) -> Customer:
+    if not _may("can_view", "customer"):
+        abort(403)
+    found = db.session.scalar(select(Customer).where(Customer.id == pk, scopes.reachable(Customer, g.user)))
+    if found is None:
+        abort(404)
+    return found
+
+
+class MobileView(BaseView):
+    route_base = "/m"
+    default_view = "home"
+    template_folder = None
+
+    def _render(self, template, **kwargs):
+        return self.render_template(f"mobile/{template}", **kwargs)
+
+    @expose("/login", methods=["GET", "POST"])
+    def login(self):
+        """登录: the login mobile and the password (the same account as the PC)."""
+        if current_user.is_authenticated:
+            return redirect(url_for(".home"))
+        error = None
+        if request.method == "POST":
+            username = ascii_digits(request.form.get("username", "")).replace(" ", "")[:64]
+            user = current_app.appbuilder.sm.auth_user_db(username, request.form.get("password", "")[:128])
+            if user is None:
+                error = _("Wrong mobile number or password, or the account is not active.")
+            else:
+                login_user(user, remember=False)
+                target = request.args.get("next", "")
+                return redirect(target if target.startswith("/m/") else url_for(".home"))
+        return self._render("login.html", error=error)
+
+    @expose("/logout")
+    def logout(self):
+        logout_user()
+        return redirect(url_for(".login"))
+
+    @expose("/")
+    @signed_in
+    def home(self):
+        """客户管理 by the employee's own groups (the groups made on the PC)."""
+        if not _may("can_view", "customer"):
+            return self._render("home.html", groups=[], counts={}, may_view=False)
+        my_groups = groups.visible_groups(g.user)
+        counts = {}
+        if my_groups:
+            from sqlalchemy import func
+
+            rows = db.session.execute(
+                select(customer_group_member.c.group_id, func.count())
+                .join(Customer, Customer.id == customer_group_member.c.customer_id)
+                .where(customer_group_member.c.group_id.in_([x.id for x in my_groups]),
+                       scopes.reachable(Customer, g.user))
+                .group_by(customer_group_member.c.group_id))
+            counts = dict(rows.all())
+        return self._render("home.html", groups=my_groups, counts=counts, may_view=True)
+
+    @expose("/customers")
+    @signed_in
+    def customers(self):
+        if not _may("can_view", "customer"):
+            abort(403)
+        query = select(Customer).where(Customer.owner_id.isnot(None), scopes.visible_to(Customer, g.user))
+        group = None
+        if request.args.get("group"):
+            try:
+                group = groups.get_group(int(request.args["group"]), g.user)
+            except (CrmError, ValueError):
+                abort(404)
+            query = query.where(Customer.id.in_(select(customer_group_member.c.customer_id)
+                                                .where(customer_group_member.c.group_id == group.id)))
+        text = request.args.get("q", "").strip()[:64]
+        if text:
+            digits = "".join(ch for ch in ascii_digits(text) if ch.isdigit())
+            masked = access_for("customer", "mobile", field_access(g.user, "customer")) in (HIDDEN, MASKED)
+            if digits and len(digits) >= 3 and not masked:
+                query = query.where(or_(Customer.mobile.startswith(digits), Customer.company_name.contains(text)))
+            else:
+                query = query.where(or_(Customer.company_name.contains(text), Customer.contact_name.contains(text)))
+        rows = list(db.session.scalars(query.order_by(Customer.id.desc()).limit(PAGE)))
+        return self._render("customers.html", rows=rows, group=group, q=text, phone_of=_phone_of)
+
+    @expose("/customer/<int:pk>")
+    @signed_in
+    def customer(self, pk):
+        """客户详情: 拨打电话, recent calls and follow-ups, 添加跟进."""
+        item = _customer(pk)
+        calls = telephony.recent_calls(g.user, limit=10, customer_id=item.id) if _may("can_view", "line") else []
+        followups = list(db.session.scalars(
+            select(FollowUp).where(FollowUp.customer_id == item.id, scopes.visible_to(FollowUp, g.user))
+            .order_by(FollowUp.followed_at.desc()).limit(10))) if _may("can_view", "followup") else []
+        return self._render("customer.html", item=item, phone=_phone_of(item), calls=calls, followups=followups,
+                            shown=lambda r: shown_number(r, g.user), may_follow=_may("can_add", "followup"))
+
+    @expose("/dial", methods=["POST"])
+    @signed_in
+    def dial(self):
+        """拨打电话 (a customer, by record id) and the 拨号盘 (a typed number): one service, as on the PC."""
+        try:
+            result = telephony.dial(g.user, customer_id=request.form.get("customer"),
+                                    number=request.form.get("number"))
+        except CrmError as error:
+            db.session.rollback()
+            if error.status == 404:
+                abort(404)
+            flash(str(error.message), "danger")
+            return redirect(back_to(url_for(".home")))
+        return redirect(url_for(".call", pk=result.record.id))
+
+    @expose("/dialpad")
+    @signed_in
+    def dialpad(self):
+        return self._render("dialpad.html", number=request.args.get("number", "")[:20])
+
+    @expose("/calls")
+    @signed_in
+    def calls(self):
+        """最近通话."""
+        rows = telephony.recent_calls(g.user, limit=PAGE) if _may("can_view", "line") else []
+        return self._render("calls.html", rows=rows, shown=lambda r: shown_number(r, g.user))
+
+    @expose("/call/<int:pk>", methods=["GET", "POST"])
+    @signed_in
+    def call(self, pk):
+        """The call: 拨打 (tel:), then 通话结果, then the follow-up it offers."""
+        try:
+            record = telephony.own_call(g.user, pk)
+        except CrmError:
+            abort(404)
+        outcome, followup = OutcomeForm(prefix="outcome"), CallFollowUpForm(prefix="followup")
+        if request.method == "POST":
+            try:
+                if "outcome-disposition" in request.form and outcome.validate():
+                    telephony.record_outcome(g.user, record.id, outcome.disposition.data,
+                                             outcome.talk_seconds.data or 0, outcome.note.data)
+                    return redirect(url_for(".call", pk=record.id))
+                if "followup-content" in request.form and followup.validate():
+                    save_call_followup(g.user, record, followup.data)
+                    flash(_("The follow-up is saved."), "success")
+                    return redirect(url_for(".customer", pk=record.customer_id))
+            except CrmError as error:
+                db.session.rollback()
+                flash(str(error.message), "danger")
+        elif record.state == "ended":
+            from views.calls import followup_text
+
+            followup.content.data = followup_text(record)
+        followed = db.session.query(FollowUp.id).filter(FollowUp.call_record_id == record.id).first() is not None
+        return self._render("call.html", record=record, number=shown_number(record, g.user),
+                            tel="tel:" + (record.customer_number or ""), outcome=outcome, followup=followup,
+                            followed=followed, dispositions=DISPOSITIONS)
+
+    @expose("/customer/<int:pk>/followup", methods=["GET", "POST"])
+    @signed_in
+    def add_followup(self, pk):
+        """添加跟进 from the phone (same rules as the PC's follow-up form)."""
+        item = _customer(pk)
+        if not _may("can_add", "followup"):
+            abort(403)
+        form = CallFollowUpForm()
+        if request.method == "POST" and form.validate():
+            from app import records
+
+            try:
+                records.create_record(FollowUp, {"customer": item, "way": form.way.data, "content": form.content.data,
+                                                 "next_followup_at": form.next_followup_at.data}, g.user,
+                                      after=lambda obj: _followup_saved(obj, True, g.user))
+            except CrmError as error:
+                db.session.rollback()
+                flash(str(error.message), "danger")
+            else:
+                flash(_("The follow-up is saved."), "success")
+                return redirect(url_for(".customer", pk=item.id))
+        return self._render("followup.html", item=item, form=form, ways=FOLLOWUP_WAYS)
