@@ -474,7 +474,7 @@ def build_view(spec: ModuleSpec, registry: dict) -> type:
         show_template="crm/show.html",
         spec=spec,
     )
-    if not spec.can_add:
+    if not spec.can_add and not spec.read_only:
         attrs["base_permissions"] = [p for p in attrs["base_permissions"] if p != "can_add"]
     if spec.read_only:
         # base_permissions stay whole (another view shares the module's permission rows); the writes map to
