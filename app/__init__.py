@@ -32,6 +32,9 @@ def create_app(config_object=None) -> Flask:
 
         register(appbuilder)
         _protect_forms(app)
+    from app.sipgw import wire
+
+    wire(app)
     from app import cli
 
     cli.register(app)

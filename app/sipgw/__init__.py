@@ -9,3 +9,33 @@ The CRM side:
   - provider.py    `SipCallbackProvider`: originate / hangup / parse_event, talking to the gateway over HTTP
   - signing.py     the HMAC signature shared by the gateway and the webhook
 """
+from __future__ import annotations
+
+_LOCAL_PROVIDERS: dict = {}
+
+
+def _registry() -> dict:
+    try:
+        from app.telephony.providers import PROVIDERS  # part 1's registry
+    except ImportError:
+        return _LOCAL_PROVIDERS
+    return PROVIDERS
+
+
+def registered_provider(name: str):
+    cls = _registry().get(name)
+    return cls() if cls is not None else None
+
+
+def wire(app) -> None:
+    """Register the provider `sip_callback` where the dialing service and the webhook look providers up, and
+    (only in a tree without part 1's webhook) the stand-in webhook of webhook_standin.py."""
+    from app.sipgw.provider import SipCallbackProvider
+
+    _registry()[SipCallbackProvider.name] = SipCallbackProvider
+    if not any(rule.rule == "/api/v1/call/events/<provider>" for rule in app.url_map.iter_rules()):
+        from app.extensions import csrf
+        from app.sipgw.webhook_standin import blueprint
+
+        csrf.exempt(blueprint)
+        app.register_blueprint(blueprint)

@@ -64,8 +64,9 @@ class Callback:
 
     def __init__(self, call_id: str, agent_number: str, customer_number: str, caller_id: str, call_ref: str,
                  global_config: dict, trunk: Trunk, timeouts: Timeouts, emit: Callable[[dict], None],
-                 on_finished: Callable[["Callback"], None] = lambda call: None):
+                 on_finished: Callable[["Callback"], None] = lambda call: None, seat: str = ""):
         self.call_id = call_id
+        self.seat = seat
         self.agent_number = agent_number
         self.customer_number = customer_number
         self.caller_id = caller_id
@@ -88,13 +89,15 @@ class Callback:
         self.hangup_by: Optional[str] = None
 
     # -- reporting -----------------------------------------------------------------------------------------
-    def _report(self, kind: str, **data) -> None:
+    def _report(self, kind: str, at: float, **fields) -> None:
+        """One event in the CRM webhook's shape (app/telephony/providers.py parse_event): a flat object with
+        call_id, event, event_id, at, and the call's figures beside them."""
         self.seq += 1
         self._emit({
-            "event_id": f"{self.call_id}:{self.seq}", "provider": "sip_callback", "call_id": self.call_id,
-            "call_ref": self.call_ref, "seq": self.seq, "event": kind, "at": _iso(time.time()),
+            "call_id": self.call_id, "event": kind, "event_id": f"{self.call_id}:{self.seq}", "at": _iso(at),
+            "seq": self.seq, "provider": "sip_callback", "call_ref": self.call_ref, "seat": self.seat,
             "agent_number": self.agent_number, "customer_number": self.customer_number,
-            "display_line": self.caller_id, "data": data,
+            "display_line": self.caller_id, **fields,
         })
 
     def summary(self) -> dict:
@@ -129,7 +132,7 @@ class Callback:
     def start(self) -> None:
         now = time.time()
         self.times["created"] = self.times["agent_invite"] = now
-        self._report("created")
+        self._report("created", now)
         self.agent = self._new_ua(self._agent_event, self.timeouts.agent_ring)
         self._invite(self.agent, self.agent_number, None)
 
@@ -146,11 +149,15 @@ class Callback:
             code = event.getData()[0]
             if code in (180, 183) and self.times["agent_ringing"] is None:
                 self.times["agent_ringing"] = time.time()
-                self._report("agent_ringing")
+                self._report("agent_ringing", self.times["agent_ringing"])
         elif isinstance(event, CCEventPreConnect):
             self.times["agent_answered"] = time.time()
             self.agent_offer = event.getData()[2]
-            self._report("agent_answered")
+            if self.agent_offer is None:  # cannot happen with late_media, kept for safety
+                self._close_agent()
+                self._finish("failed", dispositions.raw_cause(None, "agent answered without SDP"), "system")
+                return
+            self._report("agent_answered", self.times["agent_answered"])
             self._start_customer_leg()
         elif isinstance(event, CCEventConnect):
             if self.state == AGENT_CALLING:
@@ -178,7 +185,7 @@ class Callback:
             code = event.getData()[0]
             if code in (180, 183) and self.times["customer_ringing"] is None:
                 self.times["customer_ringing"] = time.time()
-                self._report("customer_ringing")
+                self._report("customer_ringing", self.times["customer_ringing"])
         elif isinstance(event, CCEventConnect):
             answer = event.getData()[2]
             if answer is None:
@@ -189,7 +196,7 @@ class Callback:
             self.agent.recvEvent(CCEventConnect((200, "OK", answer.getCopy())))  # the agent's ACK, with the answer
             self.state = BRIDGED
             self.times["answered"] = time.time()
-            self._report("answered", setup_ms=self.summary()["setup_ms"])
+            self._report("answered", self.times["answered"], setup_ms=self.summary()["setup_ms"])
         elif isinstance(event, CCEventFail):
             code, reason = event.getData()[:2]
             self._close_agent()
@@ -239,5 +246,5 @@ class Callback:
         self.state = ENDED
         self.times["ended"] = time.time()
         self.disposition, self.raw_cause, self.hangup_by = disposition, raw_cause, hangup_by
-        self._report("ended", **self.summary())
+        self._report("ended", self.times["ended"], **self.summary())
         self._on_finished(self)

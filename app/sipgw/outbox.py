@@ -95,7 +95,8 @@ class Outbox:
                 log.exception("unreadable spooled event %s, set aside", path)
                 path.replace(path.with_suffix(".bad"))
                 return True
-        body = json.dumps({"events": events}, ensure_ascii=False, separators=(",", ":")).encode()
+        # the webhook takes one event or a list of at most 100 (app/telephony/providers.py parse_event)
+        body = json.dumps(events, ensure_ascii=False, separators=(",", ":")).encode()
         request = urllib.request.Request(self.webhook_url, data=body, method="POST",
                                          headers={"Content-Type": "application/json", **sign(self.secret, body)})
         try:

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 NUMBER = re.compile(r"^\+?[0-9*#]{3,20}$")
 CALL_ID = re.compile(r"^[A-Za-z0-9_.-]{8,64}$")
+REFERENCE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 MAX_BODY = 4096
 KEEP_ENDED_SECONDS = 120
 
@@ -113,8 +114,8 @@ class Gateway:
         if call_id in self.calls:
             return call_id  # the same request again (a retry): one call
         call = Callback(call_id, request["agent_number"], request["customer_number"], request["caller_id"],
-                        request.get("call_ref") or call_id, self.global_config, self.settings.trunk,
-                        self.settings.timeouts, self.outbox.put, self._finished)
+                        request.get("call_ref") or "", self.global_config, self.settings.trunk,
+                        self.settings.timeouts, self.outbox.put, self._finished, seat=request.get("seat") or "")
         self.calls[call_id] = call
         call.start()
         return call_id
@@ -143,11 +144,16 @@ def _validate(payload) -> dict:
         if not isinstance(value, str) or not NUMBER.match(value):
             raise ValueError(f"{key}: a phone number is expected")
         cleaned[key] = value
-    for key in ("call_id", "call_ref"):
+    call_id = payload.get("call_id")
+    if call_id is not None:
+        if not isinstance(call_id, str) or not CALL_ID.match(call_id):
+            raise ValueError("call_id: 8-64 letters, digits, '.', '_' or '-'")
+        cleaned["call_id"] = call_id
+    for key in ("call_ref", "seat"):  # the CRM's own references, echoed in every event
         value = payload.get(key)
-        if value is not None:
-            if not isinstance(value, str) or not CALL_ID.match(value):
-                raise ValueError(f"{key}: 8-64 letters, digits, '.', '_' or '-'")
+        if value not in (None, ""):
+            if not isinstance(value, str) or not REFERENCE.match(value):
+                raise ValueError(f"{key}: at most 64 letters, digits, '.', '_' or '-'")
             cleaned[key] = value
     return cleaned
 

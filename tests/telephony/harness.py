@@ -193,20 +193,55 @@ class Phone:
         _stop(self.process)
 
 
-def sipp_timeline(message_log: str) -> list[tuple[float, str, str]]:
-    """(unix time, 'sent'|'received', first line) for every message in a SIPp -trace_msg log."""
-    entries = []
-    pattern = re.compile(r"^-+ (\d{4}-\d\d-\d\d\s+\d\d:\d\d:\d\d(?:\.\d+)?)\s+(\d+(?:\.\d+)?)?.*$")
-    lines = message_log.splitlines()
-    for index, line in enumerate(lines):
-        match = re.match(r"^-+ \S+ \S+ (\d+\.\d+)$", line.strip()) or pattern.match(line)
-        if not match:
+@dataclass
+class SipMessage:
+    at: float                 # unix time, as SIPp logged it
+    direction: str            # "sent" | "received"
+    first_line: str
+    headers: dict
+    body: str
+
+    @property
+    def method(self) -> str:
+        return self.first_line.split()[0] if not self.first_line.startswith("SIP/2.0") else ""
+
+    @property
+    def status(self) -> Optional[int]:
+        return int(self.first_line.split()[1]) if self.first_line.startswith("SIP/2.0") else None
+
+    @property
+    def cseq_method(self) -> str:
+        return self.headers.get("cseq", " ").split()[-1]
+
+
+_SEPARATOR = re.compile(r"^-{20,} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s*$")
+
+
+def sipp_messages(log: str) -> list[SipMessage]:
+    """Every message in a SIPp -trace_msg log, in order."""
+    import datetime as dt
+
+    messages = []
+    blocks = re.split(r"(?m)^(?=-{20,} \d{4}-)", log)
+    for block in blocks:
+        lines = block.splitlines()
+        if not lines or not _SEPARATOR.match(lines[0]):
             continue
-        stamp = float(match.group(1)) if re.match(r"^\d+\.\d+$", match.group(1)) else None
-        direction = "sent" if "sent" in lines[index + 1] else "received"
-        first = next((l.strip() for l in lines[index + 2:index + 6] if l.strip()), "")
-        entries.append((stamp, direction, first))
-    return entries
+        at = dt.datetime.strptime(_SEPARATOR.match(lines[0]).group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+        direction = "sent" if "sent" in lines[1] else "received"
+        rest = [line.strip() for line in lines[2:]]
+        while rest and not rest[0]:
+            rest.pop(0)
+        if not rest:
+            continue
+        headers, body, index = {}, [], 1
+        while index < len(rest) and rest[index]:
+            name, _, value = rest[index].partition(":")
+            headers.setdefault(name.strip().lower(), value.strip())
+            index += 1
+        body = [line for line in rest[index + 1:] if line]
+        messages.append(SipMessage(at, direction, rest[0], headers, "\n".join(body)))
+    return messages
 
 
 class Gateway:
