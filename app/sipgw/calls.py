@@ -22,6 +22,7 @@ from sippy.CCEvents import (CCEventConnect, CCEventDisconnect, CCEventFail, CCEv
                             CCEventTry)
 from sippy.MsgBody import MsgBody
 from sippy.SipCallId import SipCallId
+from sippy.Time.Timeout import Timeout
 from sippy.UA import UA
 
 from app.sipgw import dispositions
@@ -29,6 +30,7 @@ from app.sipgw import dispositions
 log = logging.getLogger(__name__)
 
 AGENT_CALLING, CUSTOMER_CALLING, BRIDGED, ENDED = "agent_calling", "customer_calling", "bridged", "ended"
+BYE_AFTER_ACK = 0.2  # seconds
 
 
 @dataclass
@@ -218,9 +220,14 @@ class Callback:
             ua.recvEvent(CCEventDisconnect())
 
     def _close_agent(self) -> None:
-        """The agent answered but there is no call for them: ACK its 200 (refusing the media), then BYE."""
+        """The agent answered but there is no call for them: ACK its 200 (refusing the media), then BYE.
+
+        The BYE goes a moment after the ACK: a proxy with several workers may otherwise relay the two
+        out of order, and a phone that sees the BYE before the ACK fails the call."""
         if self.agent is not None and self.agent.pending_tr is not None and self.agent_offer is not None:
             self.agent.recvEvent(CCEventConnect((200, "OK", refused_answer(self.agent_offer))))
+            Timeout(lambda: self._hangup_leg(self.agent), BYE_AFTER_ACK)
+            return
         self._hangup_leg(self.agent)
 
     def hangup(self) -> bool:
@@ -247,4 +254,5 @@ class Callback:
         self.times["ended"] = time.time()
         self.disposition, self.raw_cause, self.hangup_by = disposition, raw_cause, hangup_by
         self._report("ended", self.times["ended"], **self.summary())
+        log.info("call %s ended: %s (%s) by %s", self.call_id, disposition, raw_cause, hangup_by)
         self._on_finished(self)

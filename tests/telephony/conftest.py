@@ -1,10 +1,9 @@
 """The SIP stack for the callback tests: Kamailio, the gateway and the CRM (run.py) as real processes on free
-loopback ports, started once for the module and stopped even when a test fails. The CRM server uses the test
+loopback ports, started once per test session and stopped even when a test fails. The CRM server uses the test
 session's database (SQLite file or DATABASE_URL), so the tests read what the webhook wrote."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import os
 
 import pytest
@@ -12,8 +11,6 @@ import pytest
 from tests.telephony import harness
 
 RING_TIMEOUT = 2.0  # short ring timeouts for the tests (settings SIP_AGENT/CUSTOMER_RING_TIMEOUT)
-_agents = itertools.count(13700000001)
-_customers = itertools.count(13800000001)
 
 
 class SipStack:
@@ -32,7 +29,7 @@ class SipStack:
         self.phones = []
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def sip_stack(app):
     harness.require_sip_tools()  # missing tools fail the run: `make test` installs them
     workdir = harness.scratch_dir("crm-sip-")
@@ -75,8 +72,8 @@ def sip_seat(app):
 
     def make(expired=False):
         person = factories.employee()
-        seat = Seat(name="坐席账号", number=str(next(_agents))[-6:], provider="sip_callback",
-                    display_line="01088886666", bound_mobile=str(next(_agents)), bound_at=utcnow(),
+        seat = Seat(name="坐席账号", number=harness.next_agent_number()[-6:], provider="sip_callback",
+                    display_line="01088886666", bound_mobile=harness.next_agent_number(), bound_at=utcnow(),
                     employee_id=person.id, status="active",
                     expires_at=utcnow() + dt.timedelta(days=-1 if expired else 30))
         db.session.add(seat)
@@ -88,4 +85,4 @@ def sip_seat(app):
 
 @pytest.fixture
 def customer_number():
-    return str(next(_customers))
+    return harness.next_customer_number()

@@ -3,6 +3,7 @@ gateway and the CRM. Every wait is bounded; every process started here is stoppe
 call it even when a test fails)."""
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -20,6 +21,19 @@ from typing import Optional
 ROOT = Path(__file__).resolve().parents[2]
 SIP_DIR = Path(__file__).resolve().parent / "sip"
 LOCALHOST = "127.0.0.1"
+
+
+_agent_numbers = itertools.count(13700000001)
+_customer_numbers = itertools.count(13800000001)
+
+
+def next_agent_number() -> str:
+    """A mobile no phone registered before in this run (a stale registration would fork the INVITE)."""
+    return str(next(_agent_numbers))
+
+
+def next_customer_number() -> str:
+    return str(next(_customer_numbers))
 
 
 def require_sip_tools() -> None:

@@ -131,6 +131,9 @@ def test_customer_not_answering_is_cancelled_after_the_ring_timeout(ctx, app, si
     assert agent.wait(20) == 0 and customer.wait(20) == 0
     record = wait_for_state(call_id)
     customer_log = harness.sipp_messages(customer.messages())
+    agent_log = harness.sipp_messages(agent.messages())
+    ack, bye = _first(agent_log, "received", "ACK"), _first(agent_log, "received", "BYE")
+    assert ack.at <= bye.at and "m=audio 0 " in ack.body  # the agent's leg closed cleanly: ACK, then BYE
     ringing, cancel = _first(customer_log, "sent", status=180), _first(customer_log, "received", "CANCEL")
     assert cancel is not None and _first(customer_log, "sent", status=487) is not None
     assert (record.disposition, record.raw_cause, record.hangup_by) == ("no_answer", "timeout", "system")
