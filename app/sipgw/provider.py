@@ -60,8 +60,11 @@ class SipCallbackProvider(TelephonyProvider):
     def originate(self, seat, customer_number: str, call_ref: str = "") -> OriginateResult:
         # the dialing service checks the seat first; checked again here so no SIP is ever sent for a seat
         # that cannot call, whoever asks
-        if seat is None or not seat.bound_mobile:
-            raise SeatRefused(_l("Your seat is not bound to a mobile yet (坐席列表 → 选择 → 更换绑定)."))
+        if seat is None:
+            raise SeatRefused(_l("You have no seat; ask an administrator to give you one (呼叫中心 → 坐席列表)."))
+        if not seat.bound_mobile:
+            raise SeatRefused(_l("Your seat %(seat)s is not bound to a mobile yet (坐席列表 → 选择 → 更换绑定).",
+                                 seat=seat.number))
         if seat.status != "active":
             raise SeatRefused(_l("Your seat %(seat)s is out of service.", seat=seat.number))
         if seat.is_expired():

@@ -219,9 +219,11 @@ def make_http_server(gateway: Gateway, call_on_sip_thread) -> ThreadingHTTPServe
                 return self._answer(404, {"message": "no such call"})
             return self._answer(202 if ended else 409, {"call_id": match.group(1), "hung_up": ended})
 
-    server = ThreadingHTTPServer((gateway.settings.http_host, gateway.settings.http_port), Handler)
-    server.daemon_threads = True
-    return server
+    class Server(ThreadingHTTPServer):
+        daemon_threads = True
+        request_queue_size = 256  # a burst of originates must not overflow the listen backlog (1 s SYN retry)
+
+    return Server((gateway.settings.http_host, gateway.settings.http_port), Handler)
 
 
 def run(settings: GatewaySettings) -> None:
