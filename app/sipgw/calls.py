@@ -230,21 +230,22 @@ class Callback:
             return
         self._hangup_leg(self.agent)
 
-    def hangup(self) -> bool:
-        """Hang up from the CRM: whatever the state, both legs end. False when the call had already ended."""
+    def hangup(self, by: str = "crm") -> bool:
+        """Hang up from the CRM (or the gateway stopping, by="system"): whatever the state, both legs end.
+        False when the call had already ended."""
         if self.state == ENDED:
             return False
         if self.state == AGENT_CALLING:
             self._hangup_leg(self.agent)
-            self._finish("cancelled", "CANCEL", "crm")
+            self._finish("cancelled", "CANCEL", by)
         elif self.state == CUSTOMER_CALLING:
             self._hangup_leg(self.customer)
             self._close_agent()
-            self._finish("cancelled", "CANCEL", "crm")
+            self._finish("cancelled", "CANCEL", by)
         else:
             self._hangup_leg(self.customer)
             self._hangup_leg(self.agent)
-            self._finish("answered", dispositions.raw_cause(200, "OK"), "crm")
+            self._finish("answered", dispositions.raw_cause(200, "OK"), by)
         return True
 
     def _finish(self, disposition: str, raw_cause: str, hangup_by: str) -> None:

@@ -229,6 +229,7 @@ def make_http_server(gateway: Gateway, call_on_sip_thread) -> ThreadingHTTPServe
 def run(settings: GatewaySettings) -> None:
     """Serve until SIGTERM/SIGINT; pending events stay in the spool for the next start."""
     from sippy.Core.EventDispatcher import ED2
+    from sippy.Time.Timeout import Timeout
 
     gateway = Gateway(settings)
     gateway.start_sip()
@@ -237,7 +238,10 @@ def run(settings: GatewaySettings) -> None:
     threading.Thread(target=http.serve_forever, name="sip-gateway-http", daemon=True).start()
 
     def stop(*_):
-        ED2.breakLoop()
+        # calls in progress end properly (BYE / CANCEL, and their `ended` events) before the loop stops
+        for call in list(gateway.calls.values()):
+            call.hangup(by="system")
+        Timeout(ED2.breakLoop, 0.5)
 
     ED2.regSignal(signal.SIGTERM, stop)
     ED2.regSignal(signal.SIGINT, stop)

@@ -268,3 +268,18 @@ def test_forged_or_stale_webhook_is_refused_and_a_replay_changes_nothing(ctx, ap
     assert _post(url, body, sign(secret, body))[0] == 200
     assert db.session.scalar(select(func.count()).select_from(CallEvent)
                              .where(CallEvent.provider_call_id == "forged-call-0001")) == 1
+
+
+def test_stopping_the_gateway_hangs_up_calls_in_progress(ctx, app, sip, sip_seat, customer_number):
+    seat = sip_seat()
+    agent = sip.phone(seat.bound_mobile, "answer")
+    customer = sip.phone(customer_number, "answer")
+    call_id = SipCallbackProvider().originate(seat, customer_number).provider_call_id
+    wait_for_state(call_id, "answered")
+    sip.gateway.stop()
+    try:
+        assert agent.wait(20) == 0 and customer.wait(20) == 0  # both legs got their BYE
+    finally:
+        sip.gateway.start()
+    record = wait_for_state(call_id)
+    assert (record.disposition, record.hangup_by) == ("answered", "system")
