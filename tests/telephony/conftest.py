@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import pytest
 
 from tests.telephony import harness
+
+# the dial-API test needs part 1's dialing service and webhook (app/telephony): collected once it is merged
+collect_ignore = [] if (Path(__file__).resolve().parents[2] / "app" / "telephony").is_dir() else [
+    "test_sip_dial_api.py"]
 
 RING_TIMEOUT = 2.0  # short ring timeouts for the tests (settings SIP_AGENT/CUSTOMER_RING_TIMEOUT)
 
