@@ -5,9 +5,14 @@ The gateway is its own process (`flask --app app crm sip-gateway`): sippy runs o
   - outbox.py      every call step as a signed event, spooled on disk and delivered to the CRM webhook
   - server.py      the loopback HTTP interface (originate / hang up) and the process wiring
   - dispositions.py SIP codes -> the CRM's disposition codes
+  - cli.py         `flask --app app crm sip-gateway`
 The CRM side:
-  - provider.py    `SipCallbackProvider`: originate / hangup / parse_event, talking to the gateway over HTTP
-  - signing.py     the HMAC signature shared by the gateway and the webhook
+  - provider.py    `SipCallbackProvider`: originate / hangup (parse_event is the common one), over HTTP
+  - signing.py     the HMAC signature the gateway signs with (part 1's webhook checks the same)
+  - wire()         registers the provider where part 1's registry is (app/telephony/providers.PROVIDERS)
+Only for a tree without part 1 (delete both once app/telephony is merged; nothing imports them then):
+  - _interface.py      part 1's OriginateResult / TelephonyProvider / parse_event shapes
+  - webhook_standin.py part 1's webhook POST /api/v1/call/events/<provider>, registered only when absent
 """
 from __future__ import annotations
 

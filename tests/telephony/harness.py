@@ -92,19 +92,21 @@ def _http_ready(url: str) -> bool:
 
 
 class Kamailio:
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, defines: tuple = ()):
         self.workdir = workdir
+        self.defines = defines  # e.g. ("WITH_AUTH",): challenge the gateway's INVITEs (digest)
         self.port = free_port()
         self.process: Optional[subprocess.Popen] = None
-        self.log_path = workdir / "kamailio.log"
+        self.log_path = workdir / f"kamailio-{self.port}.log"
 
     def start(self) -> "Kamailio":
-        rundir = self.workdir / "kamailio"
+        rundir = self.workdir / f"kamailio-{self.port}"
         rundir.mkdir(exist_ok=True)
         self._log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             ["kamailio", "-f", str(SIP_DIR / "kamailio.cfg"), "-DD", "-E", "-m", "32", "-M", "8",
-             "-l", f"udp:{LOCALHOST}:{self.port}", "-Y", str(rundir), "-w", str(rundir)],
+             "-l", f"udp:{LOCALHOST}:{self.port}", "-Y", str(rundir), "-w", str(rundir)]
+            + [arg for define in self.defines for arg in ("-A", define)],
             stdout=self._log, stderr=subprocess.STDOUT, cwd=rundir)
         # ready when an OPTIONS gets an answer (404 from the route is an answer)
         wait_until(self._answers, 15, "Kamailio to answer")
@@ -260,17 +262,18 @@ def sipp_messages(log: str) -> list[SipMessage]:
 
 class Gateway:
     def __init__(self, workdir: Path, kamailio: Kamailio, env: dict, webhook_url: str,
-                 agent_ring: float = 3.0, customer_ring: float = 3.0):
+                 agent_ring: float = 3.0, customer_ring: float = 3.0, username: str = "", password: str = ""):
         self.workdir = workdir
         self.sip_port = free_port()
         self.http_port = free_port(socket.SOCK_STREAM)
         self.url = f"http://{LOCALHOST}:{self.http_port}"
-        self.spool = workdir / "spool"
+        self.spool = workdir / f"spool-{self.http_port}"
         self.env = {**env, "SIP_TRUNK_HOST": LOCALHOST, "SIP_TRUNK_PORT": str(kamailio.port),
                     "SIP_GATEWAY_SIP_PORT": str(self.sip_port), "SIP_GATEWAY_HTTP_PORT": str(self.http_port),
                     "SIP_GATEWAY_WEBHOOK_URL": webhook_url, "SIP_GATEWAY_SPOOL_DIR": str(self.spool),
-                    "SIP_AGENT_RING_TIMEOUT": str(agent_ring), "SIP_CUSTOMER_RING_TIMEOUT": str(customer_ring)}
-        self.log_path = workdir / "gateway.log"
+                    "SIP_AGENT_RING_TIMEOUT": str(agent_ring), "SIP_CUSTOMER_RING_TIMEOUT": str(customer_ring),
+                    "SIP_TRUNK_USERNAME": username, "SIP_TRUNK_PASSWORD": password}
+        self.log_path = workdir / f"gateway-{self.http_port}.log"
         self.process: Optional[subprocess.Popen] = None
 
     def start(self) -> "Gateway":

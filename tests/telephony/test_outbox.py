@@ -70,9 +70,13 @@ def test_events_are_spooled_then_delivered_in_order_after_refusals(tmp_path, fas
             box.put(_event(n))
         assert len(box.pending()) == 120  # on disk before anything was sent
         box.start()
-        wait_until(lambda: len(crm.received) == 120, 10, "delivery")
-        assert [e["event_id"] for e in crm.received] == [f"c1:{n}" for n in range(120)]
-        assert box.pending() == [] and box.failures == 3
+        wait_until(lambda: len({e["event_id"] for e in crm.received}) == 120, 20, "delivery")
+        # at least once and in order (a batch whose answer was lost on a loaded machine comes again; the CRM
+        # applies an event id once)
+        first_seen = list(dict.fromkeys(e["event_id"] for e in crm.received))
+        assert first_seen == [f"c1:{n}" for n in range(120)]
+        wait_until(lambda: box.pending() == [], 5, "an empty spool")
+        assert box.failures >= 3
     finally:
         box.stop()
         crm.close()

@@ -204,6 +204,23 @@ def _gateway_calls(sip) -> int:
         return json.loads(response.read())["calls"]
 
 
+def test_hangup_from_the_crm_while_the_customer_rings_cancels_it_and_closes_the_agent(ctx, app, sip, sip_seat,
+                                                                                      customer_number):
+    seat = sip_seat()
+    agent = sip.phone(seat.bound_mobile, "answer")
+    customer = sip.phone(customer_number, "noanswer")
+    provider = SipCallbackProvider()
+    call_id = provider.originate(seat, customer_number).provider_call_id
+    wait_for_state(call_id, "customer_ringing", timeout=5)
+    provider.hangup(call_id)
+    assert agent.wait(20) == 0 and customer.wait(20) == 0
+    record = wait_for_state(call_id)
+    assert (record.disposition, record.raw_cause, record.hangup_by) == ("cancelled", "CANCEL", "crm")
+    assert _first(harness.sipp_messages(customer.messages()), "received", "CANCEL") is not None
+    agent_log = harness.sipp_messages(agent.messages())
+    assert _first(agent_log, "received", "ACK").at <= _first(agent_log, "received", "BYE").at
+
+
 def test_expired_seat_is_refused_before_any_sip_is_sent(ctx, app, sip, sip_seat, customer_number):
     seat = sip_seat(expired=True)
     agent = sip.phone(seat.bound_mobile, "answer")
