@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - only until part 1 is merged: the same 
     from app.sipgw._interface import OriginateResult, TelephonyProvider
 
 from app.errors import CrmError
+from app.sipgw.signing import derived_secret
 
 TIMEOUT_SECONDS = 5
 
@@ -32,11 +33,15 @@ class SeatRefused(CrmError):
     status = 403
 
 
+def _token(config) -> str:
+    return config.get("SIP_GATEWAY_TOKEN") or derived_secret(config["SECRET_KEY"], "sip-gateway")
+
+
 def _gateway(method: str, path: str, payload: Optional[dict] = None) -> tuple[int, dict]:
     config = current_app.config
     body = json.dumps(payload).encode() if payload is not None else None
     request = urllib.request.Request(config["SIP_GATEWAY_URL"].rstrip("/") + path, data=body, method=method,
-                                     headers={"Authorization": f"Bearer {config['SIP_GATEWAY_TOKEN']}",
+                                     headers={"Authorization": f"Bearer {_token(config)}",
                                               "Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:

@@ -24,6 +24,7 @@ from typing import Optional
 
 from app.sipgw.calls import Callback, Timeouts, Trunk
 from app.sipgw.outbox import Outbox
+from app.sipgw.signing import derived_secret
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,12 @@ class GatewaySettings:
         return cls(
             sip_host=config["SIP_GATEWAY_SIP_HOST"], sip_port=int(config["SIP_GATEWAY_SIP_PORT"]),
             http_host=config["SIP_GATEWAY_HTTP_HOST"], http_port=int(config["SIP_GATEWAY_HTTP_PORT"]),
-            token=config["SIP_GATEWAY_TOKEN"],
+            token=config.get("SIP_GATEWAY_TOKEN") or derived_secret(config["SECRET_KEY"], "sip-gateway"),
             trunk=Trunk(config["SIP_TRUNK_HOST"], int(config["SIP_TRUNK_PORT"]), transport,
                         config.get("SIP_TRUNK_USERNAME") or None, config.get("SIP_TRUNK_PASSWORD") or None),
             timeouts=Timeouts(float(config["SIP_AGENT_RING_TIMEOUT"]), float(config["SIP_CUSTOMER_RING_TIMEOUT"])),
-            webhook_url=config["SIP_GATEWAY_WEBHOOK_URL"], webhook_secret=config["CALL_WEBHOOK_SECRET"],
+            webhook_url=config["SIP_GATEWAY_WEBHOOK_URL"],
+            webhook_secret=config.get("CALL_WEBHOOK_SECRET") or derived_secret(config["SECRET_KEY"], "call-webhook"),
             spool_dir=config["SIP_GATEWAY_SPOOL_DIR"])
 
 

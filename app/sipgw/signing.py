@@ -13,6 +13,12 @@ from typing import Mapping, Optional
 WINDOW_SECONDS = 300
 
 
+def derived_secret(secret_key: str, purpose: str) -> str:
+    """The secret used when none is configured: derived from SECRET_KEY, as the CRM's webhook derives it
+    (hex HMAC-SHA256(SECRET_KEY, purpose)), so a CRM and its gateway sharing an instance agree."""
+    return hmac.new(secret_key.encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
 def sign(secret: str, body: bytes, timestamp: Optional[int] = None) -> dict:
     """The headers that sign `body`."""
     timestamp = int(time.time()) if timestamp is None else timestamp

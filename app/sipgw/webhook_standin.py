@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 
 from app.errors import CrmError, unit_of_work
 from app.extensions import db
-from app.sipgw.signing import verify
+from app.sipgw.signing import derived_secret, verify
 from models.call import DISPOSITIONS, CallEvent, CallRecord, Seat
 from models.mixins import utcnow
 
@@ -35,7 +35,9 @@ blueprint = Blueprint("call_events_standin", __name__)
 @blueprint.route("/api/v1/call/events/<provider>", methods=["POST"])
 def events(provider):
     body = request.get_data(cache=False)[:MAX_BODY + 1]
-    if not verify(current_app.config["CALL_WEBHOOK_SECRET"], request.headers, body):
+    secret = current_app.config.get("CALL_WEBHOOK_SECRET") or derived_secret(current_app.config["SECRET_KEY"],
+                                                                              "call-webhook")
+    if not verify(secret, request.headers, body):
         return jsonify(message=_("The request signature is not valid.")), 401
     if len(body) > MAX_BODY:
         return jsonify(message=_("The request is too large.")), 413

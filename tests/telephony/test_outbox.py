@@ -123,3 +123,20 @@ def test_signature_covers_the_timestamp_and_the_body():
     assert not verify(SECRET, {**headers, "X-Timestamp": "1800000001"}, body, now=1_800_000_000)
     assert not verify("", headers, body, now=1_800_000_000)
     assert not verify(SECRET, {}, body)
+
+
+def test_without_configured_secrets_the_gateway_derives_the_crms(app):
+    """No CALL_WEBHOOK_SECRET / SIP_GATEWAY_TOKEN set: both sides derive them from SECRET_KEY alike."""
+    import hashlib
+    import hmac
+
+    from app.sipgw.server import GatewaySettings
+
+    config = {**app.config, "CALL_WEBHOOK_SECRET": None, "SIP_GATEWAY_TOKEN": ""}
+    settings = GatewaySettings.from_config(config)
+    key = app.config["SECRET_KEY"].encode()
+    # the CRM's webhook (app/telephony/events.webhook_secret) derives HMAC(SECRET_KEY, "call-webhook")
+    assert settings.webhook_secret == hmac.new(key, b"call-webhook", hashlib.sha256).hexdigest()
+    assert settings.token == hmac.new(key, b"sip-gateway", hashlib.sha256).hexdigest()
+    with pytest.raises(ValueError):
+        GatewaySettings.from_config({**config, "SIP_TRUNK_TRANSPORT": "tcp"})
