@@ -103,11 +103,12 @@ class Kamailio:
         rundir = self.workdir / f"kamailio-{self.port}"
         rundir.mkdir(exist_ok=True)
         self._log = open(self.log_path, "w")
+        # its own process group: Kamailio forks workers, and stop() ends the whole group
         self.process = subprocess.Popen(
             ["kamailio", "-f", str(SIP_DIR / "kamailio.cfg"), "-DD", "-E", "-m", "32", "-M", "8",
              "-l", f"udp:{LOCALHOST}:{self.port}", "-Y", str(rundir), "-w", str(rundir)]
             + [arg for define in self.defines for arg in ("-A", define)],
-            stdout=self._log, stderr=subprocess.STDOUT, cwd=rundir)
+            stdout=self._log, stderr=subprocess.STDOUT, cwd=rundir, start_new_session=True)
         # ready when an OPTIONS gets an answer (404 from the route is an answer)
         wait_until(self._answers, 15, "Kamailio to answer")
         return self
@@ -130,7 +131,14 @@ class Kamailio:
                 return False
 
     def stop(self) -> None:
+        if self.process is None:
+            return
+        group = self.process.pid  # the group this process leads (start_new_session)
         _stop(self.process)
+        try:  # a worker still alive after the main process exited
+            os.killpg(group, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
         if getattr(self, "_log", None):
             self._log.close()
 
