@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: install run test test-pg browser translations clean vendor-echarts
+.PHONY: install run test test-pg browser sip translations clean vendor-echarts
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,12 +41,22 @@ browser:
 	  fi; \
 	fi
 
-test: install browser
+# Debian's Kamailio (the SIP trunk of the callback tests) and SIPp (package sip-tester: the test phones)
+sip:
+	@if ! command -v sipp >/dev/null 2>&1 || ! PATH="$$PATH:/usr/sbin" command -v kamailio >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = "0" ]; then \
+	    (apt-get install -y -qq kamailio sip-tester >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq kamailio sip-tester)) ; \
+	  else \
+	    echo "The SIP tests need Kamailio and SIPp: sudo apt-get install -y kamailio sip-tester" >&2; exit 1; \
+	  fi; \
+	fi
+
+test: install browser sip
 	$(BIN)/python tools/i18n.py check
 	$(BIN)/python -m pytest -q
 
 # the same suite on PostgreSQL (the browser tests keep their own SQLite server)
-test-pg: install
+test-pg: install sip
 	DATABASE_URL=$${DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/test} $(BIN)/python -m pytest -q -m "not e2e"
 
 translations: install

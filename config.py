@@ -31,6 +31,17 @@ def _database_url() -> str:
     return f"sqlite:///{INSTANCE_DIR / 'crm.db'}"
 
 
+def _derived_secret(name: str, purpose: str) -> str:
+    """A secret from the environment, else one derived from SECRET_KEY (the same in every process of one
+    instance: the CRM and its SIP gateway agree without extra setup)."""
+    if os.environ.get(name):
+        return os.environ[name]
+    import hashlib
+    import hmac
+
+    return hmac.new(_secret_key().encode(), purpose.encode(), hashlib.sha256).hexdigest()
+
+
 class Config:
     SECRET_KEY = _secret_key()
     SQLALCHEMY_DATABASE_URI = _database_url()
@@ -70,7 +81,28 @@ class Config:
     # to SMS_HTTP_URL), and the secret the telephony gateway signs its webhook with (default: from SECRET_KEY)
     SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "outbox")
     SMS_HTTP_URL = os.environ.get("SMS_HTTP_URL") or None
-    CALL_WEBHOOK_SECRET = os.environ.get("CALL_WEBHOOK_SECRET") or None
+
+    # call events: the HMAC secret of the webhook POST /api/v1/call/events/<provider>
+    CALL_WEBHOOK_SECRET = _derived_secret("CALL_WEBHOOK_SECRET", "call-webhook")
+    # the SIP callback gateway (`flask --app app crm sip-gateway`, provider `sip_callback`)
+    SIP_GATEWAY_URL = os.environ.get("SIP_GATEWAY_URL", "http://127.0.0.1:5080")
+    SIP_GATEWAY_TOKEN = _derived_secret("SIP_GATEWAY_TOKEN", "sip-gateway")
+    SIP_GATEWAY_HTTP_HOST = os.environ.get("SIP_GATEWAY_HTTP_HOST", "127.0.0.1")
+    SIP_GATEWAY_HTTP_PORT = int(os.environ.get("SIP_GATEWAY_HTTP_PORT", "5080"))
+    SIP_GATEWAY_SIP_HOST = os.environ.get("SIP_GATEWAY_SIP_HOST", "127.0.0.1")
+    SIP_GATEWAY_SIP_PORT = int(os.environ.get("SIP_GATEWAY_SIP_PORT", "5070"))
+    SIP_GATEWAY_WEBHOOK_URL = os.environ.get("SIP_GATEWAY_WEBHOOK_URL",
+                                             "http://127.0.0.1:8080/api/v1/call/events/sip_callback")
+    SIP_GATEWAY_SPOOL_DIR = os.environ.get("SIP_GATEWAY_SPOOL_DIR", str(INSTANCE_DIR / "sip-spool"))
+    # the trunk: an IP-PBX or a carrier's SIP trunk (UDP); digest credentials when it asks for them
+    SIP_TRUNK_HOST = os.environ.get("SIP_TRUNK_HOST", "127.0.0.1")
+    SIP_TRUNK_PORT = int(os.environ.get("SIP_TRUNK_PORT", "5060"))
+    SIP_TRUNK_TRANSPORT = os.environ.get("SIP_TRUNK_TRANSPORT", "udp")
+    SIP_TRUNK_USERNAME = os.environ.get("SIP_TRUNK_USERNAME", "")
+    SIP_TRUNK_PASSWORD = os.environ.get("SIP_TRUNK_PASSWORD", "")
+    # ring timeouts in seconds; the customer's must stay under 32 s (the agent phone waits that long for our ACK)
+    SIP_AGENT_RING_TIMEOUT = float(os.environ.get("SIP_AGENT_RING_TIMEOUT", "30"))
+    SIP_CUSTOMER_RING_TIMEOUT = min(float(os.environ.get("SIP_CUSTOMER_RING_TIMEOUT", "30")), 30.0)
 
 
 class TestConfig(Config):

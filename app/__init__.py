@@ -33,6 +33,9 @@ def create_app(config_object=None) -> Flask:
         register(appbuilder)
         _protect_forms(app)
     from app import cli, error_pages, request_guard
+    from app.sipgw import wire
+
+    wire(app)
 
     # the generic Chinese error pages first; the request guard's more precise 400/413 answers win over them
     error_pages.register(app)

@@ -15,6 +15,9 @@ ADMIN_PASSWORD_FILE = "admin-password.txt"
 
 
 def register(app) -> None:
+    from app.sipgw.cli import sip_gateway_command
+
+    crm.add_command(sip_gateway_command)
     app.cli.add_command(crm)
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app import scopes
 from app.errors import CrmError, NotFound, unit_of_work
 from app.extensions import db
+from app.locks import serialise
 from app.phone import normalise_dialable
 from app.telephony.events import apply_event
 from app.telephony.providers import ProviderEvent, provider
@@ -107,12 +108,20 @@ def dial(user: Employee, customer_id=None, contact_id=None, number=None, seat_id
                                                             scopes.reachable(Customer, user)))
     answer = provider(seat.provider).originate(seat, customer_number, call_ref="")
     with unit_of_work():
-        record = CallRecord(provider=seat.provider, provider_call_id=answer.provider_call_id, seat_id=seat.id,
-                            customer_id=customer.id if customer else None, contact_id=contact.id if contact else None,
-                            agent_number=seat.bound_mobile, customer_number=customer_number, mode=answer.mode,
-                            direction="outbound", state="dialed", created_at=utcnow(), owner_id=user.id,
-                            department_id=user.department_id, ring_seconds=0, talk_seconds=0)
-        db.session.add(record)
+        # a server-side provider (the SIP gateway) may report the call's first events before this insert: the
+        # webhook then made the record already, and the dial fills in who and what (one lock per call id)
+        serialise(f"call:{seat.provider}:{answer.provider_call_id}")
+        record = db.session.scalar(select(CallRecord).where(CallRecord.provider == seat.provider,
+                                                            CallRecord.provider_call_id == answer.provider_call_id))
+        if record is None:
+            record = CallRecord(provider=seat.provider, provider_call_id=answer.provider_call_id, state="dialed",
+                                created_at=utcnow(), ring_seconds=0, talk_seconds=0)
+            db.session.add(record)
+        record.seat_id, record.mode, record.direction = seat.id, answer.mode, "outbound"
+        record.customer_id = customer.id if customer else None
+        record.contact_id = contact.id if contact else None
+        record.agent_number, record.customer_number = seat.bound_mobile, customer_number
+        record.owner_id, record.department_id = user.id, user.department_id
     return DialResult(record=record, client_action=answer.client_action)
 
 
