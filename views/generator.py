@@ -17,6 +17,7 @@ from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, DateTime, Integer, and_, inspect, or_, select
+from wtforms import StringField
 from wtforms.validators import DataRequired
 
 import custom_fields
@@ -237,6 +238,10 @@ def form_fields(spec: ModuleSpec) -> dict:
         rel = mapper.relationships.get(name)
         if rel is None:
             column = mapper.columns.get(name)
+            if name in getattr(spec.model, "required_fields", ()):
+                extra[name] = StringField(labels.get(name, name), validators=[DataRequired()],
+                                          widget=BS3TextFieldWidget())
+                continue
             optional = _optional_field(column, labels.get(name, name), getattr(spec.model, "value_labels", {}))
             if optional is not None:
                 extra[name] = optional

@@ -38,7 +38,8 @@ def _schema(spec: ModuleSpec, columns, partial: bool, name: str) -> Schema:
             continue
         col = mapper.columns[column]
         field_class = next((f for t, f in _TYPE_FIELDS if isinstance(col.type, t)), ma.Raw)
-        kwargs = {"allow_none": col.nullable}
+        required = not partial and column in getattr(spec.model, "required_fields", ())
+        kwargs = {"allow_none": col.nullable and not required, "required": required}
         if field_class is ma.Decimal:
             kwargs["as_string"] = True
         schema_fields[column] = field_class(**kwargs)
