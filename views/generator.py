@@ -87,6 +87,7 @@ class ModuleSpec:
     menu: Optional[str] = "CRM"
     label_columns: dict = field(default_factory=dict)
     custom_fields: Optional[str] = None  # the custom-fields module (custom_fields.MODULES) of these records
+    importer: Any = None  # app.importing.columns.ImportSpec: the module can be imported (the 导入 right)
 
     @property
     def module(self) -> str:
@@ -130,6 +131,16 @@ def validate_spec(spec: ModuleSpec) -> None:
         module = action_spec.module or spec.module
         if action_spec.permission not in MODULES.get(module, ("", ()))[1]:
             problems.append(f"action {action_spec.name}: {action_spec.permission!r} is not an action of {module}")
+    if spec.importer is not None:
+        if "import" not in MODULES[spec.module][1]:
+            problems.append(f"importer: 'import' is not an action of {spec.module}")
+        if spec.importer.key not in mapper.columns or not (mapper.columns[spec.importer.key].unique or any(
+                idx.unique for idx in spec.model.__table__.indexes if [c.name for c in idx.columns] == [
+                    spec.importer.key]) or spec.importer.key in getattr(spec.model, "mobile_fields", ())):
+            problems.append(f"importer key {spec.importer.key!r} is not a unique column")
+        for column in spec.importer.columns:
+            if column.kind != "customer" and column.name not in mapper.attrs:
+                problems.append(f"importer column {column.name!r}")
     if problems:
         raise RuntimeError(f"ModuleSpec {spec.key!r} ({spec.model.__name__}) is wrong: " + "; ".join(problems))
 

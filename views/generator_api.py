@@ -20,6 +20,7 @@ from custom_fields import values as custom_values
 from views.base import CrmModelRestApi
 from views.custom_field_hooks import CustomFieldApiHooks
 from views.datamodel import CrmInterface
+from views.importing import ImportApiMixin
 from views.field_permission_hooks import FieldPermissionApiHooks, current_access
 from views.generator import (PAGE_SIZE, ActionSpec, ModuleSpec, _allowed, _fab_action, _view_name,
                              make_keyword_filter, make_scope_filter, remove, save)
@@ -52,7 +53,7 @@ def _schema(spec: ModuleSpec, columns, partial: bool, name: str) -> Schema:
 def build_api(spec: ModuleSpec) -> type:
     module_actions = MODULES[spec.module][1]
     methods = {"get_list": "view", "get": "view", "info": "view", "post": "add", "put": "edit", "delete": "delete",
-               "export": "export"}
+               "export": "export", "import_template": "import", "import_file": "import"}
     mapper = inspect(spec.model)
 
     def plain(columns):
@@ -104,6 +105,8 @@ def build_api(spec: ModuleSpec) -> type:
     if not spec.form_columns:
         attrs["include_route_methods"] = {"get", "get_list", "info", "delete", "export"} | {
             a.name for a in spec.actions if a.api}
+    if spec.importer is None:
+        attrs["exclude_route_methods"] = {"import_template", "import_file"}
     api = type(f"{_view_name(spec.key)[:-4]}Api", (GeneratedApi,), attrs)
     return api
 
@@ -152,7 +155,7 @@ def _make_api_action(spec: ModuleSpec, action_spec: ActionSpec):
     return api_expose(f"/{action_spec.name}", methods=["POST"])(wrapped)
 
 
-class GeneratedApi(FieldPermissionApiHooks, CustomFieldApiHooks, CrmModelRestApi):
+class GeneratedApi(ImportApiMixin, FieldPermissionApiHooks, CustomFieldApiHooks, CrmModelRestApi):
     spec: ModuleSpec
 
     def _load(self, schema):
