@@ -557,6 +557,8 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
     def render_template(self, template, **kwargs):
         if template == self.list_template:
             kwargs.setdefault("custom", self.custom_list_context())
+            if self.spec.importer is not None and self.spec.importer.owner_choice:
+                kwargs.setdefault("import_owners", [(e.id, e.first_name) for e in _owner_query()()])
         kwargs.setdefault("spec", self.spec)
         kwargs.setdefault("keyword_arg", self._keyword_arg())
         kwargs.setdefault("keyword_value", request.args.get(self._keyword_arg(), ""))

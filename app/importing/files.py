@@ -61,8 +61,8 @@ def save_upload(storage) -> tuple[Path, str, str]:
                     break
                 size += len(chunk)
                 if size > limit:
-                    raise CrmError(_l("The file is larger than %(n)d MB, the most an import takes.",
-                                      n=limit // (1024 * 1024)), field="file")
+                    raise CrmError(_l("The file is larger than %(size)s, the most an import takes.",
+                                      size=_human(limit)), field="file")
                 out.write(chunk)
         if size == 0:
             raise CrmError(_l("The file is empty."), field="file")
@@ -75,6 +75,12 @@ def save_upload(storage) -> tuple[Path, str, str]:
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+
+
+def _human(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{max(size // 1024, 1)} KB"
 
 
 def _format(head: bytes, ext: str) -> str:

@@ -17,7 +17,7 @@ from app.errors import CrmError, NotFound
 from app.extensions import db
 from app.importing import files, mapping
 from app.importing.columns import template_columns
-from models.jobs import ImportJob
+from models.jobs import DUPLICATE_MODES, JOB_STATES, ImportJob
 from models.mixins import utcnow
 from models.org import AccountState, Employee
 
@@ -150,7 +150,12 @@ def get(job_id, user: Employee) -> ImportJob:
 
 
 def as_json(job: ImportJob) -> dict:
-    return {"id": job.id, "module": job.module, "file_name": job.file_name, "duplicate": job.duplicate,
+    from views.modules import SPECS
+
+    spec = next((s for s in SPECS if s.key == job.module), None)
+    return {"id": job.id, "module": job.module, "module_label": str(spec.label) if spec else job.module,
+            "status_label": str(JOB_STATES.get(job.status, job.status)),
+            "duplicate_label": str(DUPLICATE_MODES.get(job.duplicate, job.duplicate)), "file_name": job.file_name, "duplicate": job.duplicate,
             "owner_id": job.owner_id, "dry_run": job.dry_run, **job.counts(), "message": job.message,
             "has_errors": bool(job.error_path), "created_at": job.created_at.isoformat(),
             "started_at": job.started_at.isoformat() if job.started_at else None,
