@@ -110,7 +110,7 @@ def run_in_worker(job_id: int) -> None:
 
 
 def stale_before() -> dt.datetime:
-    return utcnow() - dt.timedelta(seconds=int(_config("IMPORT_STALE_SECONDS", 120)))
+    return utcnow() - dt.timedelta(seconds=float(_config("IMPORT_STALE_SECONDS", 60)))
 
 
 def sweep(job_id: Optional[int] = None) -> int:

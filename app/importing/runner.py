@@ -450,6 +450,29 @@ class Importer:
         return len(pairs)
 
 
+def _heartbeat(job_id: int):
+    """Beat every IMPORT_HEARTBEAT_SECONDS from a side thread while the job runs (its own connection), so
+    a long read or chunk never looks dead; a killed process stops beating and the sweep fails the job."""
+    import threading
+
+    stop = threading.Event()
+    engine = db.engine
+    interval = float(current_app.config.get("IMPORT_HEARTBEAT_SECONDS", 5))
+
+    def beat():
+        while not stop.wait(interval):
+            try:
+                with engine.begin() as connection:
+                    connection.execute(update(ImportJob.__table__).where(ImportJob.__table__.c.id == job_id,
+                                                                         ImportJob.__table__.c.status == "running")
+                                       .values(heartbeat_at=utcnow()))
+            except Exception:  # a busy database: the next beat will do
+                pass
+
+    threading.Thread(target=beat, name=f"import-{job_id}-heartbeat", daemon=True).start()
+    return stop
+
+
 def run_job(job_id: int) -> None:
     """Run one queued job to the end (in a thread or an RQ worker, inside an app context)."""
     from views.modules import SPECS
@@ -466,11 +489,13 @@ def run_job(job_id: int) -> None:
     spec = next(s for s in SPECS if s.key == job.module)
     user = db.session.get(Employee, job.user_id)
     started = time.perf_counter()
+    stop = _heartbeat(job_id)
     with force_locale(current_app.config.get("IMPORT_LOCALE", "zh")):
         try:
             importer = Importer(job, spec, user)
             importer.run()
-        except Exception as error:  # the job is marked failed with the reason; nothing half-written
+        except Exception as error:
+            stop.set()  # the job is marked failed with the reason; nothing half-written
             db.session.rollback()
             current_app.logger.exception("import job %s failed", job_id)
             message = str(error.message) if hasattr(error, "message") else str(_l(
@@ -479,6 +504,7 @@ def run_job(job_id: int) -> None:
                 status="failed", finished_at=utcnow(), message=message))
             db.session.commit()
             return
+        stop.set()
         db.session.execute(update(ImportJob).where(ImportJob.id == job_id).values(
             status="done", finished_at=utcnow(), total=importer.done, error_path=importer.errors.saved_path,
             message=str(_l("Finished in %(s).1f s.", s=time.perf_counter() - started))))
