@@ -69,6 +69,8 @@ class Importer:
         relationships = self.model.__mapper__.relationships
         self.attr = {c.name: (next(iter(relationships[c.name].local_columns)).key if c.name in relationships
                               else c.name) for c in self.columns if c.kind not in ("custom", "customer")}
+        self.memos = [{} if c.kind in ("choice", "bool") or (c.kind == "custom" and c.definition.type in (
+            "select", "multiselect", "boolean")) else None for c in self.columns]
         self.lengths = {c.key: c.type.length for c in self.table.columns if isinstance(c.type, String)}
         self.counts = {"imported": 0, "overwritten": 0, "skipped": 0, "failed": 0}
         self.done = 0
@@ -96,14 +98,34 @@ class Importer:
 
     # ---------------------------------------------------------------- one row's cells
 
+    def _convert(self, index, column, value):
+        """convert(), remembered per column for the few distinct cells of option and yes/no columns."""
+        memo = self.memos[index]
+        if memo is None:
+            return convert(column, value, self.lengths.get(column.name))
+        try:
+            found = memo.get(value)
+        except TypeError:
+            found = None
+        if found is None:
+            try:
+                found = (True, convert(column, value, self.lengths.get(column.name)))
+            except CellError as error:
+                found = (False, error.message)
+            if len(memo) < 10_000:
+                memo[value] = found
+        if not found[0]:
+            raise CellError(found[1])
+        return found[1]
+
     def _parse(self, row: Row) -> Optional[str]:
-        for column, value in zip(self.columns, row.cells):
-            if empty(value):
+        for index, (column, value) in enumerate(zip(self.columns, row.cells)):
+            if value is None or (value.__class__ is str and not value.strip()):
                 if column.required:
                     return _l("%(field)s cannot be empty", field=column.header)
                 continue
             try:
-                converted = convert(column, value, self.lengths.get(column.name))
+                converted = self._convert(index, column, value)
             except CellError as error:
                 return error.message
             if column.kind == "custom":
@@ -334,15 +356,16 @@ class Importer:
         plain = set(self.attr.values())
         if any(col.kind == "customer" for col in self.columns):
             plain.add("customer_id")
+        for name, column in c.items():
+            if name not in base and name not in plain and not column.primary_key and column.default is not None \
+                    and not column.nullable and column.default.is_scalar:
+                base[name] = column.default.arg
         params = []
         for row in rows:
             item = dict(base)
-            item.update({name: row.values.get(name) for name in plain})
-            for name, column in c.items():
-                if name in item or column.primary_key:
-                    continue
-                if column.default is not None and not column.nullable and column.default.is_scalar:
-                    item[name] = column.default.arg
+            values = row.values
+            for name in plain:
+                item[name] = values.get(name)
             item.update(self._owner_values(row))
             if "owned_since" in c:
                 item["owned_since"] = now if item.get("owner_id") else None
@@ -385,18 +408,33 @@ class Importer:
         statement = insert(self.table)
         return statement.on_conflict_do_nothing(index_elements=[self.key]) if unique else statement
 
-    def _value_rows(self, pairs) -> list[dict]:
-        by_id = {c.definition.id: c.definition for c in self.columns if c.kind == "custom"}
+    def _value_plan(self):
+        """Per custom field: where its stored value goes in a value row (record_id, field_id, *_VALUE_COLUMNS)."""
+        if getattr(self, "_plan", None) is None:
+            names = ("record_id", "field_id") + _VALUE_COLUMNS
+            self._plan = {}
+            for column in self.columns:
+                if column.kind == "custom":
+                    definition = column.definition
+                    kind = definition.field_type
+                    self._plan[definition.id] = (names.index(kind.column), kind, definition.unique)
+        return self._plan
+
+    def _value_rows(self, pairs) -> list[list]:
+        plan = self._value_plan()
+        unique_index = len(_VALUE_COLUMNS) + 1
         rows = []
+        blank = [None] * (len(_VALUE_COLUMNS) + 2)
         for record_id, custom in pairs:
             for field_id, value in custom.items():
                 if value is None:
                     continue
-                definition = by_id[field_id]
-                kind = definition.field_type
-                item = kind.columns(value)
-                item["unique_value"] = kind.unique_value(value) if definition.unique else None
-                item["record_id"], item["field_id"] = record_id, field_id
+                index, kind, unique = plan[field_id]
+                item = blank[:]
+                item[0], item[1] = record_id, field_id
+                item[index] = kind.stored(value)
+                if unique:
+                    item[unique_index] = kind.unique_value(value)
                 rows.append(item)
         return rows
 
@@ -405,15 +443,29 @@ class Importer:
         if not rows:
             return
         model = VALUE_MODELS[self.spec.custom_fields]
+        names = ("record_id", "field_id") + _VALUE_COLUMNS
+        raw = db.session.connection().connection.dbapi_connection
         if db.engine.dialect.name == "postgresql":
-            names = ("record_id", "field_id") + _VALUE_COLUMNS
-            raw = db.session.connection().connection.dbapi_connection
             with raw.cursor() as cursor:
                 with cursor.copy(f"COPY {model.__tablename__} ({', '.join(names)}) FROM STDIN") as copy:
                     for row in rows:
-                        copy.write_row(tuple(row[n] for n in names))
-        else:
-            db.session.execute(model.__table__.insert(), rows)
+                        copy.write_row(row)
+            return
+        # SQLite: the driver's executemany, each value bound as SQLAlchemy binds it (dates as text, ...)
+        dialect = db.engine.dialect
+        table = model.__table__
+        processors = [(i, table.c[n].type._cached_bind_processor(dialect)) for i, n in enumerate(names)]
+        processors = [(i, p) for i, p in processors if p is not None]
+        for row in rows:
+            for i, processor in processors:
+                if row[i] is not None:
+                    row[i] = processor(row[i])
+        cursor = raw.cursor()
+        try:
+            cursor.executemany(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES "
+                               f"({', '.join('?' * len(names))})", rows)
+        finally:
+            cursor.close()
 
     def _overwrite(self, pairs, now: dt.datetime) -> int:
         """Non-empty cells replace the record's values; empty cells keep them; the owner stays."""

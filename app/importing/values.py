@@ -45,15 +45,31 @@ def excel_serial(value):
     return value
 
 
+_MOBILE_PREFIXES: dict[str, bool] = {}
+_ELEVEN = re.compile(r"1[0-9]{10}")
+
+
+def mobile(value, label) -> str:
+    """app.phone.normalise_mobile, with its libphonenumber verdict remembered per 7-digit prefix: in mainland
+    China the prefix (number segment) decides whether an 11-digit number is a valid mobile."""
+    if value.__class__ is str and _ELEVEN.fullmatch(value):
+        verdict = _MOBILE_PREFIXES.get(value[:7])
+        if verdict is True:
+            return value
+    try:
+        digits = normalise_mobile(value)
+    except CrmError:
+        raise CellError(_l("%(field)s format is incorrect", field=label))
+    _MOBILE_PREFIXES[digits[:7]] = True
+    return digits
+
+
 def convert(column, value, max_length=None) -> Any:
     """A non-empty cell -> the value to store; CellError with the reason."""
     kind = column.kind
     label = column.bare
     if kind == "mobile":
-        try:
-            return normalise_mobile(value)
-        except CrmError:
-            raise CellError(_l("%(field)s format is incorrect", field=label))
+        return mobile(value, label)
     if kind == "choice":
         name = text(value)
         found = column.choices.get(name)
