@@ -162,3 +162,16 @@ def test_the_import_right_gates_each_module(app, client):
     admin_headers = bearer(client)
     assert client.get("/api/v1/opportunity/import/template", headers=admin_headers).status_code == 404
     _no_jobs(app)
+
+
+def test_the_import_api_is_in_the_openapi_spec(client, admin_headers):
+    spec = client.get("/api/v1/_openapi", headers=admin_headers).get_json()
+    paths = spec["paths"]
+    for path, method in (("/customer/import/template", "get"), ("/customer/import", "post"),
+                         ("/contact/import", "post"), ("/product/import", "post"), ("/import_job/", "get"),
+                         ("/import_job/{pk}", "get"), ("/import_job/{pk}/errors", "get"),
+                         ("/import_job/{pk}/undo", "post")):
+        assert method in paths.get(path, {}), (path, sorted(p for p in paths if "import" in p))
+    assert "/opportunity/import" not in paths
+    body = paths["/customer/import"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert set(body["properties"]) == {"file", "duplicate", "owner", "mapping", "dry_run"}
