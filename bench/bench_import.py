@@ -42,11 +42,32 @@ def make_file(path: str, rows: int, seed: int = 11) -> None:
     import xlsxwriter
 
     rng = random.Random(seed)
-    book = xlsxwriter.Workbook(path, {"constant_memory": True})
-    sheet = book.add_worksheet()
-    date = book.add_format({"num_format": "yyyy-mm-dd"})
-    for c, name in enumerate(HEADER):
-        sheet.write_string(0, c, name)
+    if path.endswith(".csv"):  # the same rows as CSV (UTF-8 with BOM, as Excel saves "CSV UTF-8")
+        import csv
+
+        class Sheet:
+            def __init__(self, handle):
+                self.writer, self.row, self.cells = csv.writer(handle), 0, [""] * len(HEADER)
+
+            def write(self, r, c, value, *_):
+                if r != self.row:
+                    self.writer.writerow(self.cells)
+                    self.row, self.cells = r, [""] * len(HEADER)
+                self.cells[c] = value.strftime("%Y-%m-%d") if isinstance(value, dt.datetime) else value
+
+            write_string = write_number = write_datetime = write
+
+        handle = open(path, "w", encoding="utf-8-sig", newline="")
+        sheet, date = Sheet(handle), None
+        handle.write(",".join(HEADER) + "\r\n")
+        sheet.row = 1
+        book = None
+    else:
+        book = xlsxwriter.Workbook(path, {"constant_memory": True})
+        sheet = book.add_worksheet()
+        date = book.add_format({"num_format": "yyyy-mm-dd"})
+        for c, name in enumerate(HEADER):
+            sheet.write_string(0, c, name)
     statuses = ["潜在客户", "意向客户", "成交客户"]
     for r in range(1, rows + 1):
         roll = rng.random()
@@ -72,7 +93,11 @@ def make_file(path: str, rows: int, seed: int = 11) -> None:
                 sheet.write_datetime(r, c, value, date)
             else:
                 sheet.write_number(r, c, value)
-    book.close()
+    if book is None:
+        sheet.writer.writerow(sheet.cells)
+        handle.close()
+    else:
+        book.close()
 
 
 def baseline(url: str, path: str) -> dict:
@@ -90,7 +115,13 @@ def baseline(url: str, path: str) -> dict:
     app = create_app()
     with app.app_context():
         started = time.perf_counter()
-        rows = CalamineWorkbook.from_path(path).get_sheet_by_index(0).to_python()[1:]
+        if path.endswith(".csv"):
+            import csv
+
+            with open(path, encoding="utf-8-sig", newline="") as handle:
+                rows = list(csv.reader(handle))[1:]
+        else:
+            rows = CalamineWorkbook.from_path(path).get_sheet_by_index(0).to_python()[1:]
         read = time.perf_counter() - started
         defs = definitions("customer")
         table = Customer.__table__
@@ -111,13 +142,13 @@ def baseline(url: str, path: str) -> dict:
                                  "FROM STDIN") as copy:
                     for item in customers:
                         copy.write_row(item)
-                with cursor.copy("COPY customer_field_value (record_id, field_id, value_long) FROM STDIN") as copy:
+                with cursor.copy("COPY customer_field_value (record_id, field_id, value_text) FROM STDIN") as copy:
                     for item in value_rows:
                         copy.write_row(item)
         else:
             connection.execute(table.insert(), [dict(zip(("id", "company_name", "contact_name", "mobile",
                                                           "created_at", "updated_at"), c)) for c in customers])
-            connection.execute(values.insert(), [dict(zip(("record_id", "field_id", "value_long"), v))
+            connection.execute(values.insert(), [dict(zip(("record_id", "field_id", "value_text"), v))
                                                  for v in value_rows])
         took = time.perf_counter() - started
         db.session.rollback()
@@ -151,7 +182,8 @@ def run_import(url: str, path: str, timeout: float) -> dict:
     rss_before = _rss_mb()
     started = time.perf_counter()
     with open(path, "rb") as handle:
-        response = client.post("/api/v1/customer/import", data={"file": (handle, "bench.xlsx"), "duplicate": "skip"},
+        response = client.post("/api/v1/customer/import", data={"file": (handle, os.path.basename(path)),
+                                                                "duplicate": "skip"},
                                headers=headers, content_type="multipart/form-data")
     accepted = time.perf_counter() - started
     assert response.status_code == 202, response.get_json()
@@ -190,7 +222,8 @@ def main() -> None:
     if args.child == "import":
         print(json.dumps(run_import(args.db, args.file, args.timeout)))
         return
-    path = args.file or os.path.join(tempfile.gettempdir(), f"bench-import-{args.rows}.xlsx")
+    parser_path = args.file or os.path.join(tempfile.gettempdir(), f"bench-import-{args.rows}.xlsx")
+    path = parser_path
     if not os.path.exists(path):
         t = time.perf_counter()
         subprocess.run([sys.executable, __file__, "--db", args.db, "--rows", str(args.rows), "--file", path,

@@ -75,6 +75,7 @@ class Importer:
         self.counts = {"imported": 0, "overwritten": 0, "skipped": 0, "failed": 0}
         self.done = 0
         self.errors = None
+        self.retrying = False
 
     # ---------------------------------------------------------------- reading
 
@@ -158,6 +159,7 @@ class Importer:
 
     def _chunk(self, rows: list[Row], seen: dict) -> None:
         for attempt in range(3):
+            self.retrying = attempt > 0  # a retry takes the ON CONFLICT path everywhere
             try:
                 self._chunk_once(rows, seen)
                 return
@@ -370,9 +372,12 @@ class Importer:
             if "owned_since" in c:
                 item["owned_since"] = now if item.get("owner_id") else None
             params.append(item)
-        statement = self._insert_statement()
-        returned = db.session.execute(statement.returning(c.id, c[self.key]), params).all()
-        ids = {key: pk for pk, key in returned}
+        if db.engine.dialect.name == "sqlite" and not self.retrying:
+            ids = self._insert_sqlite(rows, params)
+        else:
+            statement = self._insert_statement()
+            returned = db.session.execute(statement.returning(c.id, c[self.key]), params).all()
+            ids = {key: pk for pk, key in returned}
         lost = [row for row in rows if row.key not in ids]
         won = [row for row in rows if row.key in ids]
         if self.spec.custom_fields:
@@ -382,6 +387,33 @@ class Importer:
             self.importer.after_insert([dict(id=ids[r.key], owner_id=p["owner_id"] if "owner_id" in p else None)
                                         for r, p in zip(rows, params) if r.key in ids], self.user, now)
         return lost
+
+    def _insert_sqlite(self, rows: list[Row], params: list[dict]) -> dict:
+        """SQLite has one writer: the chunk took the write lock with its first statement, so its lookup is
+        the truth until it commits and the rows go in through the driver's executemany with ids given here."""
+        from sqlalchemy import func
+
+        first = (db.session.scalar(select(func.max(self.table.c.id))) or 0) + 1
+        names = list(params[0]) + ["id"]
+        dialect = db.engine.dialect
+        processors = [(i, self.table.c[n].type._cached_bind_processor(dialect)) for i, n in enumerate(names)]
+        processors = [(i, p) for i, p in processors if p is not None]
+        tuples, ids = [], {}
+        for offset, (row, item) in enumerate(zip(rows, params)):
+            values = list(item.values())
+            values.append(first + offset)
+            for i, processor in processors:
+                if values[i] is not None:
+                    values[i] = processor(values[i])
+            tuples.append(values)
+            ids[row.key] = first + offset
+        cursor = db.session.connection().connection.dbapi_connection.cursor()
+        try:
+            cursor.executemany(f"INSERT INTO {self.table.name} ({', '.join(names)}) VALUES "
+                               f"({', '.join('?' * len(names))})", tuples)
+        finally:
+            cursor.close()
+        return ids
 
     def _defaults(self, pairs) -> list:
         """Custom fields left empty get their default, as on the form."""

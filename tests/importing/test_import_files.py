@@ -171,7 +171,7 @@ def test_the_import_api_is_in_the_openapi_spec(client, admin_headers):
                          ("/contact/import", "post"), ("/product/import", "post"), ("/import_job/", "get"),
                          ("/import_job/{pk}", "get"), ("/import_job/{pk}/errors", "get"),
                          ("/import_job/{pk}/undo", "post")):
-        assert method in paths.get(path, {}), (path, sorted(p for p in paths if "import" in p))
-    assert "/opportunity/import" not in paths
-    body = paths["/customer/import"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
+        assert method in paths.get("/api/v1" + path, {}), (path, sorted(p for p in paths if "import" in p))
+    assert "/api/v1/opportunity/import" not in paths
+    body = paths["/api/v1/customer/import"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert set(body["properties"]) == {"file", "duplicate", "owner", "mapping", "dry_run"}
