@@ -96,8 +96,10 @@ class GroupService:
 
 def _imported_customers(rows, user, now):
     """Owner history for imported customers (action 'import'), like any other way a customer gets its owner."""
+    from app.importing.runner import bulk_insert
+
     if rows:
-        db.session.execute(OwnerHistory.__table__.insert(), [dict(
+        bulk_insert(OwnerHistory.__table__, [dict(
             customer_id=r["id"], from_owner_id=None, to_owner_id=r["owner_id"], actor_id=user.id, action="import",
             at=now) for r in rows])
 
