@@ -194,7 +194,7 @@ def run_import(url: str, path: str, timeout: float) -> dict:
             break
         if time.perf_counter() - started > timeout:
             raise SystemExit(f"timeout: {job}")
-        time.sleep(0.1)
+        time.sleep(0.5)  # as the dialog polls
     took = time.perf_counter() - started
     result = {"seconds": took, "accepted_after": accepted, "job": job, "rss_before_mb": rss_before,
               "peak_rss_mb": _rss_mb(), "customers_before": before}

@@ -143,6 +143,19 @@ class Importer:
     # ---------------------------------------------------------------- the chunk
 
     def run(self) -> None:
+        import gc
+
+        # a bulk load allocates millions of small objects that die young: the cyclic collector's full passes
+        # over them cost more than they free (reference counting frees the rows chunk by chunk)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._run()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _run(self) -> None:
         spooled = []
         seen: dict[Any, int] = {}
         self.errors = workbooks.ErrorWorkbook(self.job, self.columns)

@@ -67,9 +67,14 @@ def mobile(value, label) -> str:
 def convert(column, value, max_length=None) -> Any:
     """A non-empty cell -> the value to store; CellError with the reason."""
     kind = column.kind
-    label = column.bare
     if kind == "mobile":
-        return mobile(value, label)
+        return mobile(value, column.bare)
+    if kind == "text":
+        result = text(value)
+        if max_length and len(result) > max_length:
+            raise CellError(_l("%(field)s: at most %(n)d characters", field=column.bare, n=max_length))
+        return result
+    label = column.bare
     if kind == "choice":
         name = text(value)
         found = column.choices.get(name)
