@@ -48,6 +48,15 @@ class Config:
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     REDIS_URL = os.environ.get("REDIS_URL") or None
 
+    # import (导入): limits, the queue of `crm worker`, chunk size, heartbeat
+    IMPORT_QUEUE = os.environ.get("IMPORT_QUEUE", "crm-import")
+    IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 50 * 1024 * 1024))
+    IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 1_000_000))
+    IMPORT_MAX_UNZIPPED_BYTES = int(os.environ.get("IMPORT_MAX_UNZIPPED_BYTES", 1024 * 1024 * 1024))
+    IMPORT_CHUNK_ROWS = int(os.environ.get("IMPORT_CHUNK_ROWS", 5000))
+    IMPORT_HEARTBEAT_SECONDS = float(os.environ.get("IMPORT_HEARTBEAT_SECONDS", 5))
+    IMPORT_STALE_SECONDS = float(os.environ.get("IMPORT_STALE_SECONDS", 60))
+
     APP_NAME = "CRM"
     # the data center's days run from midnight to midnight in this zone (the database stores naive UTC)
     TIMEZONE = os.environ.get("CRM_TIMEZONE", "Asia/Shanghai")

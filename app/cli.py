@@ -255,3 +255,26 @@ def seat_list_command() -> None:
     for row in db.session.scalars(select(Seat).order_by(Seat.number)):
         click.echo("\t".join([row.number, row.name, row.remaining(), row.bound_mobile or "-",
                               row.employee_name() or "-", row.status]))
+
+
+@crm.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+def worker_command(burst: bool) -> None:
+    """Run background jobs (imports) from Redis (REDIS_URL), queue IMPORT_QUEUE. Jobs left "running" by a
+    worker that died are failed first (their heartbeat stopped)."""
+    from redis import Redis
+    from rq import Queue, SimpleWorker
+
+    from app.importing.jobs import sweep
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        raise click.ClickException("REDIS_URL is not set: without it imports run in the web process.")
+    swept = sweep()
+    if swept:
+        click.echo(f"{swept} interrupted import job(s) marked failed")
+    connection = Redis.from_url(url)
+    queue = Queue(current_app.config.get("IMPORT_QUEUE", "crm-import"), connection=connection)
+    # SimpleWorker: the job runs in this process, inside the application's context (no fork, so the
+    # database pool is never shared with a child)
+    SimpleWorker([queue], connection=connection).work(burst=burst, with_scheduler=False)

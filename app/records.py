@@ -66,6 +66,10 @@ def required_fields(model) -> set[str]:
 
 def _check_required(obj) -> None:
     mapper = inspect(type(obj))
+    for name in getattr(type(obj), "required_fields", ()):
+        value = getattr(obj, name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise CrmError(_l("%(field)s is required.", field=_label(type(obj), name)), field=name)
     for column in mapper.columns:
         if column.primary_key or column.nullable or column.default is not None or column.server_default is not None:
             continue

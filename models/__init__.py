@@ -5,6 +5,7 @@ from models.call import CallEvent, CallRecord, Seat, SmsMessage, VerificationCod
 from models.auth import LoginSession  # noqa: F401
 from models.choices import Choice  # noqa: F401
 from models.crm import Contact, Customer, CustomerGroup, FollowUp, OwnerHistory, PoolRules  # noqa: F401
+from models.jobs import ImportJob  # noqa: F401
 from models.org import AccountState, Department, Employee  # noqa: F401
 from models.roles import RoleFieldPermission, RoleProfile  # noqa: F401
 from models.sales import Contract, Invoice, Opportunity, Product  # noqa: F401

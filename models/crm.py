@@ -35,6 +35,8 @@ class Customer(OwnedMixin, AuditMixin, Model):
     label_column = "company_name"
     unique_fields = ("mobile",)
     mobile_fields = ("mobile",)
+    # as in the manual's import template: a customer must have a mobile number, the company name is optional
+    required_fields = ("mobile",)
     field_labels = {
         **COMMON_LABELS, "company_name": _l("Company name"), "contact_name": _l("Contact name"),
         "status": _l("Customer status"), "level": _l("Customer level"), "source": _l("Customer source"),
@@ -48,7 +50,7 @@ class Customer(OwnedMixin, AuditMixin, Model):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    company_name: Mapped[str] = mapped_column(String(128), nullable=False)
+    company_name: Mapped[Optional[str]] = mapped_column(String(128))
     contact_name: Mapped[Optional[str]] = mapped_column(String(64))
     mobile: Mapped[Optional[str]] = mapped_column(String(11), unique=True)
     status_id: Mapped[Optional[int]] = mapped_column(ForeignKey("choice.id"))
@@ -61,6 +63,7 @@ class Customer(OwnedMixin, AuditMixin, Model):
     owned_since: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     released_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
     release_reason: Mapped[Optional[str]] = mapped_column(String(255))
+    import_job_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)  # the import that created it
 
     status: Mapped[Optional[Choice]] = relationship(foreign_keys=[status_id], lazy="joined")
     level: Mapped[Optional[Choice]] = relationship(foreign_keys=[level_id], lazy="joined")
@@ -73,7 +76,7 @@ class Customer(OwnedMixin, AuditMixin, Model):
         return self.owner_id is None
 
     def __repr__(self) -> str:
-        return self.company_name
+        return self.company_name or self.contact_name or self.mobile or f"#{self.id}"
 
 
 class Contact(OwnedMixin, AuditMixin, Model):
@@ -94,6 +97,7 @@ class Contact(OwnedMixin, AuditMixin, Model):
     email: Mapped[Optional[str]] = mapped_column(String(128))
     wechat: Mapped[Optional[str]] = mapped_column(String(64))
     note: Mapped[Optional[str]] = mapped_column(Text)
+    import_job_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)  # the import that created it
 
     customer: Mapped[Customer] = relationship(back_populates="contacts")
 

@@ -86,6 +86,7 @@ class Product(TimestampMixin, Model):
     unit: Mapped[Optional[str]] = mapped_column(String(16))
     on_sale: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     description: Mapped[Optional[str]] = mapped_column(Text)
+    import_job_id: Mapped[Optional[int]] = mapped_column(Integer, index=True)  # the import that created it
 
     def __repr__(self) -> str:
         return f"{self.code} {self.name}"

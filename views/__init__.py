@@ -11,6 +11,7 @@ def register(appbuilder) -> None:
     from views import generator, generator_api
     from views.custom_fields import CustomFieldsView
     from views.custom_fields_api import CustomFieldApi
+    from views.importing import ImportJobApi, ImportView
     from views.modules import SPECS
     from views.org import DepartmentApi, DepartmentView, EmployeeApi, EmployeeView
     from views.profile import MeApi
@@ -59,4 +60,6 @@ def register(appbuilder) -> None:
     appbuilder.add_api(CustomFieldApi)
     appbuilder.add_api(RoleApi)
     appbuilder.add_api(MeApi)
+    appbuilder.add_view_no_menu(ImportView)
+    appbuilder.add_api(ImportJobApi)
     register_template_helpers(appbuilder)

@@ -17,6 +17,7 @@ from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Boolean, DateTime, Integer, Numeric, String, Text, and_, false, inspect, or_, select
+from wtforms import StringField
 from wtforms.validators import DataRequired
 
 import custom_fields
@@ -95,6 +96,7 @@ class ModuleSpec:
     field_access_from: dict = field(default_factory=dict)
     view_mixin: Optional[type] = None  # extra screens of the module (e.g. 更换绑定 of a seat)
     api_mixin: Optional[type] = None  # extra API routes of the module
+    importer: Any = None  # app.importing.columns.ImportSpec: the module can be imported (the 导入 right)
 
     @property
     def module(self) -> str:
@@ -138,6 +140,16 @@ def validate_spec(spec: ModuleSpec) -> None:
         module = action_spec.module or spec.module
         if action_spec.permission not in MODULES.get(module, ("", ()))[1]:
             problems.append(f"action {action_spec.name}: {action_spec.permission!r} is not an action of {module}")
+    if spec.importer is not None:
+        if "import" not in MODULES[spec.module][1]:
+            problems.append(f"importer: 'import' is not an action of {spec.module}")
+        if spec.importer.key not in mapper.columns or not (mapper.columns[spec.importer.key].unique or any(
+                idx.unique for idx in spec.model.__table__.indexes if [c.name for c in idx.columns] == [
+                    spec.importer.key]) or spec.importer.key in getattr(spec.model, "mobile_fields", ())):
+            problems.append(f"importer key {spec.importer.key!r} is not a unique column")
+        for column in spec.importer.columns:
+            if column.kind != "customer" and column.name not in mapper.attrs:
+                problems.append(f"importer column {column.name!r}")
     if problems:
         raise RuntimeError(f"ModuleSpec {spec.key!r} ({spec.model.__name__}) is wrong: " + "; ".join(problems))
 
@@ -260,6 +272,10 @@ def form_fields(spec: ModuleSpec) -> dict:
         rel = mapper.relationships.get(name)
         if rel is None:
             column = mapper.columns.get(name)
+            if name in getattr(spec.model, "required_fields", ()):
+                extra[name] = StringField(labels.get(name, name), validators=[DataRequired()],
+                                          widget=BS3TextFieldWidget())
+                continue
             optional = _optional_field(column, labels.get(name, name), getattr(spec.model, "value_labels", {}))
             if optional is not None:
                 extra[name] = optional
@@ -630,6 +646,8 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
     def render_template(self, template, **kwargs):
         if template == self.list_template:
             kwargs.setdefault("custom", self.custom_list_context())
+            if self.spec.importer is not None and self.spec.importer.owner_choice:
+                kwargs.setdefault("import_owners", [(e.id, e.first_name) for e in _owner_query()()])
         kwargs.setdefault("spec", self.spec)
         kwargs.setdefault("keyword_arg", self._keyword_arg())
         kwargs.setdefault("keyword_value", request.args.get(self._keyword_arg(), ""))

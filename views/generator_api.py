@@ -22,6 +22,7 @@ from custom_fields import values as custom_values
 from views.base import CrmModelRestApi
 from views.custom_field_hooks import CustomFieldApiHooks
 from views.datamodel import CrmInterface
+from views.importing import ImportApiMixin
 from views.field_permission_hooks import FieldPermissionApiHooks, current_access
 from views.generator import (PAGE_SIZE, ActionSpec, ModuleSpec, _allowed, _fab_action, _view_name,
                              make_keyword_filter, make_scope_filter, remove, save)
@@ -40,7 +41,8 @@ def _schema(spec: ModuleSpec, columns, partial: bool, name: str) -> Schema:
             continue
         col = mapper.columns[column]
         field_class = next((f for t, f in _TYPE_FIELDS if isinstance(col.type, t)), ma.Raw)
-        kwargs = {"allow_none": col.nullable}
+        required = not partial and column in getattr(spec.model, "required_fields", ())
+        kwargs = {"allow_none": col.nullable and not required, "required": required}
         if field_class is ma.Decimal:
             kwargs["as_string"] = True
         # the column's own limits, so _info shows them; app.records checks them again for every path
@@ -79,7 +81,7 @@ def _keyword_names(spec: ModuleSpec) -> list[str]:
 def build_api(spec: ModuleSpec) -> type:
     module_actions = MODULES[spec.module][1]
     methods = {"get_list": "view", "get": "view", "info": "view", "post": "add", "put": "edit", "delete": "delete",
-               "export": "export"}
+               "export": "export", "import_template": "import", "import_file": "import"}
     mapper = inspect(spec.model)
 
     def plain(columns):
@@ -132,6 +134,8 @@ def build_api(spec: ModuleSpec) -> type:
     if not spec.form_columns:
         attrs["include_route_methods"] = {"get", "get_list", "info", "delete", "export"} | {
             a.name for a in spec.actions if a.api}
+    if spec.importer is None:
+        attrs["exclude_route_methods"] = {"import_template", "import_file"}
     if spec.read_only:
         attrs["include_route_methods"] = {"get", "get_list", "info", "export"}
     bases = (GeneratedApi,)
@@ -190,7 +194,7 @@ def _make_api_action(spec: ModuleSpec, action_spec: ActionSpec):
     return api_expose(f"/{action_spec.name}", methods=["POST"])(wrapped)
 
 
-class GeneratedApi(FieldPermissionApiHooks, CustomFieldApiHooks, CrmModelRestApi):
+class GeneratedApi(ImportApiMixin, FieldPermissionApiHooks, CustomFieldApiHooks, CrmModelRestApi):
     spec: ModuleSpec
 
     def _load(self, schema):

@@ -12,10 +12,11 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from app import customers, groups, scopes
+from app.importing.columns import ImportColumn, ImportSpec
 from app.extensions import db
 from app.inputs import parse_id
 from models.call import CallRecord, Seat, SmsMessage
-from models.crm import Contact, Customer, CustomerGroup, FollowUp, customer_group_member
+from models.crm import Contact, Customer, CustomerGroup, FollowUp, OwnerHistory, customer_group_member
 from models.org import AccountState, Employee
 from models.sales import Contract, Invoice, Opportunity, Product
 from views.calls import CallApiMixin
@@ -94,6 +95,44 @@ class GroupService:
         groups.delete_group(item.id, user)
 
 
+def _imported_customers(rows, user, now):
+    """Owner history for imported customers (action 'import'), like any other way a customer gets its owner."""
+    from app.importing.runner import bulk_insert
+
+    if rows:
+        bulk_insert(OwnerHistory.__table__, [dict(
+            customer_id=r["id"], from_owner_id=None, to_owner_id=r["owner_id"], actor_id=user.id, action="import",
+            at=now) for r in rows])
+
+
+def _customer_undo_keep():
+    """An imported customer is kept by an undo once something hangs off it or it changed hands."""
+    c = Customer.__table__.c
+    return [FollowUp.customer_id == c.id, Contact.customer_id == c.id, Opportunity.customer_id == c.id,
+            Contract.customer_id == c.id, Invoice.customer_id == c.id,
+            (OwnerHistory.customer_id == c.id) & (OwnerHistory.action != "import")]
+
+
+CUSTOMER_IMPORT = ImportSpec(
+    key="mobile", owner_choice=True, after_insert=_imported_customers, undo_keep=_customer_undo_keep,
+    columns=(ImportColumn("company_name"), ImportColumn("contact_name"),
+             ImportColumn("mobile", kind="mobile", required=True),
+             ImportColumn("status", kind="choice", choice_kind="customer_status"),
+             ImportColumn("level", kind="choice", choice_kind="customer_level"),
+             ImportColumn("source", kind="choice", choice_kind="customer_source"),
+             ImportColumn("address"), ImportColumn("note")))
+CONTACT_IMPORT = ImportSpec(
+    key="mobile",
+    columns=(ImportColumn("customer", kind="customer", required=True,
+                          help=_l("The customer's mobile number or company name")),
+             ImportColumn("name", required=True), ImportColumn("mobile", kind="mobile", required=True),
+             ImportColumn("position"), ImportColumn("email"), ImportColumn("wechat"), ImportColumn("note")))
+PRODUCT_IMPORT = ImportSpec(
+    key="code",
+    columns=(ImportColumn("code", required=True), ImportColumn("name", required=True),
+             ImportColumn("price", kind="decimal"), ImportColumn("unit"), ImportColumn("on_sale", kind="bool"),
+             ImportColumn("description")))
+
 # ---------------------------------------------------------------- actions
 
 TRANSFER = ActionSpec("transfer", _l("Transfer"), "transfer",
@@ -137,7 +176,7 @@ SPECS = [
                  ActionSpec(**{**ASSIGN.__dict__, "screen": False, "module": "pool"})),
         after_save=_customer_saved,
         request_filter=_customer_group_filter, pool_records=False,  # the pool has its own screen
-        custom_fields="customer",
+        custom_fields="customer", importer=CUSTOMER_IMPORT,
     ),
     ModuleSpec(
         key="pool", permission="pool", model=Customer, label=_l("Public pool"), icon="fa-life-ring",
@@ -159,7 +198,7 @@ SPECS = [
         list_columns=("name", "customer", "mobile", "position", "email", "wechat", "owner"),
         form_columns=("customer", "name", "mobile", "position", "email", "wechat", "note"),
         filter_columns=("customer", "owner"), keyword_columns=("name", "mobile"), phone_columns=("mobile",),
-        order_columns=("id", "name"), custom_fields="contact", related=("call",),
+        order_columns=("id", "name"), custom_fields="contact", related=("call",), importer=CONTACT_IMPORT,
     ),
     ModuleSpec(
         key="opportunity", model=Opportunity, label=_l("Opportunities"), icon="fa-lightbulb-o",
@@ -184,7 +223,7 @@ SPECS = [
         list_columns=("code", "name", "price", "unit", "on_sale"),
         form_columns=("code", "name", "price", "unit", "on_sale", "description"),
         filter_columns=("on_sale",), keyword_columns=("code", "name"), order_columns=("id", "code", "name", "price"),
-        custom_fields="product",
+        custom_fields="product", importer=PRODUCT_IMPORT,
     ),
     ModuleSpec(
         key="followup", model=FollowUp, label=_l("Follow-ups"), icon="fa-comments",

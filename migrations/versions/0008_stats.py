@@ -1,14 +1,14 @@
 """data center: indexes for the statistics' aggregates (models/stats_indexes.py)
 
 Revision ID: 0008_stats
-Revises: 0005_call_center
+Revises: 0006_import
 Create Date: 2026-11-29 20:20:00
 
 """
 from alembic import op
 
 revision = '0008_stats'
-down_revision = '0005_call_center'
+down_revision = '0006_import'
 branch_labels = None
 depends_on = None
 

@@ -47,7 +47,7 @@ def test_a_field_defined_in_another_process_is_here_on_the_next_request(client, 
     name, option = defined["name"], defined["result"]["options"][0]["id"]
 
     assert f'name="{name}"' in client.get("/customer/add").get_data(as_text=True)
-    created = client.post("/api/v1/customer/", json={"company_name": "甲公司", name: "A"}, headers=admin_headers)
+    created = client.post("/api/v1/customer/", json={"company_name": "甲公司", "mobile": "13912340001", name: "A"}, headers=admin_headers)
     assert created.status_code == 201 and created.get_json()["result"][name] == option
     assert "客户等级" in client.get(f"/customer/list/?{name}={option}").get_data(as_text=True)
 

@@ -13,9 +13,13 @@ pytestmark = pytest.mark.e2e
 LABEL = "客户星级"
 
 
+_MOBILES = iter(range(13955550001, 13955559999))
+
+
 def _add_customer(page, base_url, name, level):
     page.goto(base_url + "/customer/add")
     page.fill("input[name=company_name]", name)
+    page.fill("input[name=mobile]", str(next(_MOBILES)))  # the mobile number is required
     page.select_option("select[name=owner]", label="管理员")
     field = page.locator("tr", has_text=LABEL).locator("select")
     field.select_option(label=level)

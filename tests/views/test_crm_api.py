@@ -55,12 +55,18 @@ def test_duplicate_and_malformed_mobile_and_missing_name_are_clear_errors(client
     malformed = client.post("/api/v1/customer/", json={"company_name": "坏号码", "mobile": "12345"},
                             headers=admin_headers)
     assert malformed.status_code == 400 and malformed.get_json()["field"] == "mobile"
-    missing = client.post("/api/v1/customer/", json={"mobile": "13911119999"}, headers=admin_headers)
-    assert missing.status_code == 400 and missing.get_json()["field"] == "company_name"
+    missing = client.post("/api/v1/customer/", json={"company_name": "无号码"}, headers=admin_headers)
+    assert missing.status_code == 400 and missing.get_json()["field"] == "mobile"
+    # as in the manual's import template: the mobile number is required, the company name is not
+    no_name = client.post("/api/v1/customer/", json={"mobile": "13911119999"}, headers=admin_headers)
+    assert no_name.status_code == 201, no_name.get_json()
+    info = client.get("/api/v1/customer/_info", headers=admin_headers).get_json()
+    required = {f["name"] for f in info["add_columns"] if f.get("required")}
+    assert "mobile" in required and "company_name" not in required
     wrong_type = client.post("/api/v1/customer/", json={"company_name": "x", "status": "abc"}, headers=admin_headers)
     assert wrong_type.status_code == 400
     listed = client.get("/api/v1/customer/", headers=admin_headers).get_json()
-    assert listed["count"] == 2  # the two owned customers; nothing half-written
+    assert listed["count"] == 3  # the two owned customers and the one without a name; nothing half-written
 
 
 def test_a_salesperson_sees_only_their_own_and_gets_404_for_a_strangers_id(client, people):

@@ -28,8 +28,12 @@ def fields(client, admin_headers):
     return {"city": city, "staff": staff, "founded": founded, "tags": tags}
 
 
+_MOBILES = iter(range(13966660000, 13966669999))
+
+
 def add(client, headers, name, **custom):
-    response = client.post("/api/v1/customer/", json={"company_name": name, **custom}, headers=headers)
+    body = {"company_name": name, "mobile": str(next(_MOBILES)), **custom}  # the mobile is required
+    response = client.post("/api/v1/customer/", json=body, headers=headers)
     assert response.status_code == 201, response.get_json()
     return response.get_json()["id"]
 
@@ -101,7 +105,7 @@ def test_a_wrong_value_is_400_on_its_field_and_nothing_is_written(client, admin_
     city, staff = fields["city"]["name"], fields["staff"]["name"]
     for body, field in (({staff: "很多"}, staff), ({staff: -1}, staff), ({city: "广州"}, city),
                         ({"cf_f999": 1}, "cf_f999")):
-        response = client.post("/api/v1/customer/", json={"company_name": "坏数据", **body}, headers=admin_headers)
+        response = client.post("/api/v1/customer/", json={"company_name": "坏数据", "mobile": "13966650000", **body}, headers=admin_headers)
         assert response.status_code == 400 and response.get_json()["field"] == field, response.get_json()
     with client.application.app_context():
         from models.crm import Customer

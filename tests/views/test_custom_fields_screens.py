@@ -137,18 +137,18 @@ def test_the_record_screens_show_fill_check_list_filter_sort_and_export_the_fiel
     form = admin.get("/customer/add").get_data(as_text=True)
     assert f'name="{level_name}"' in form and f'name="{staff_name}"' in form
     # refused values show under their fields, all at once, and nothing is saved
-    page = admin.post("/customer/add", data={"company_name": "甲公司", level_name: "", staff_name: "很多"})
+    page = admin.post("/customer/add", data={"company_name": "甲公司", "mobile": "13966640001", level_name: "", staff_name: "很多"})
     text = page.get_data(as_text=True)
     assert "客户等级不能为空" in text and "请输入整数" in text
     with app.app_context():
         assert db.session.query(Customer).count() == 0
-    admin.post("/customer/add", data={"company_name": "甲公司", level_name: str(a_id), staff_name: "120", "owner": me})
-    admin.post("/customer/add", data={"company_name": "乙公司", level_name: str(b_id), staff_name: "8", "owner": me})
+    admin.post("/customer/add", data={"company_name": "甲公司", "mobile": "13966640001", level_name: str(a_id), staff_name: "120", "owner": me})
+    admin.post("/customer/add", data={"company_name": "乙公司", "mobile": "13966640002", level_name: str(b_id), staff_name: "8", "owner": me})
     with app.app_context():
         first = db.session.query(Customer).filter_by(company_name="甲公司").one().id
     edit = admin.get(f"/customer/edit/{first}").get_data(as_text=True)
     assert 'value="120"' in edit
-    admin.post(f"/customer/edit/{first}", data={"company_name": "甲公司", level_name: str(a_id), staff_name: "121",
+    admin.post(f"/customer/edit/{first}", data={"company_name": "甲公司", "mobile": "13966640001", level_name: str(a_id), staff_name: "121",
                                                 secret_name: "别外传"})
     show = admin.get(f"/customer/show/{first}").get_data(as_text=True)
     assert "员工人数" in show and "121" in show and "别外传" in show

@@ -146,7 +146,7 @@ def test_search_export_pickers_and_related_records_stay_within_the_scope(client,
                            headers=headers)
     assert response.status_code == 404
     # an owner outside the scope
-    response = client.post("/api/v1/customer/", json={"company_name": "送人", "owner": people["bob"]}, headers=headers)
+    response = client.post("/api/v1/customer/", json={"company_name": "送人", "mobile": "13966630001", "owner": people["bob"]}, headers=headers)
     assert response.status_code == 400 and response.get_json()["field"] == "owner"
     # the record pickers (autocomplete) of the edit forms
     web_login(client, people["alice_login"], f.PASSWORD)
