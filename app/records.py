@@ -54,9 +54,10 @@ def resolve_related(model, name: str, value, user: Optional[Employee]):
 def required_fields(model) -> set[str]:
     """The fields a new record must be given (what `_check_required` refuses to save without): NOT NULL
     columns without a default, a relationship by its name when its foreign key is one of them. Read from
-    the model, so a column made optional or required there changes the forms' and the API's marks too."""
+    the model, so a column made optional or required there changes the forms' and the API's marks too;
+    plus what the model declares required although its column is nullable (a customer's mobile)."""
     mapper = inspect(model)
-    required = set()
+    required = set(getattr(model, "required_fields", ()))
     for column in mapper.columns:
         if column.primary_key or column.nullable or column.default is not None or column.server_default is not None:
             continue

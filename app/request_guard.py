@@ -76,8 +76,9 @@ def _crm_error(error: CrmError):
 
 
 def _too_large(error):
-    limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
-    return refusal(_l("The request is too large (at most %(n)d MB).", n=limit), 413)
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{max(1, limit // 1024)} KB"
+    return refusal(_l("The request is too large (at most %(size)s).", size=size), 413)
 
 
 def _bad_request(error):

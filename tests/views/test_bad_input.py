@@ -126,7 +126,7 @@ def _api_cases(ids):
         "company name 1,000,000 characters": ("post", "/api/v1/customer/", dict(json={"company_name": "x" * 10 ** 6})),
         "contact name 65 characters": ("post", "/api/v1/customer/",
                                        dict(json={"company_name": "新", "contact_name": "x" * 65})),
-        "address 256 characters": ("post", "/api/v1/customer/", dict(json={"company_name": "新", "address": "x" * 256})),
+        "address 256 characters": ("post", "/api/v1/customer/", dict(json={"company_name": "新", "mobile": "13900001111", "address": "x" * 256})),
         "company name too long on PUT": ("put", f"/api/v1/customer/{c}", dict(json={"company_name": long})),
         "contract number 65 characters": ("post", "/api/v1/contract/",
                                           dict(json={"customer": c, "number": "x" * 65, "name": "合同"})),
@@ -148,6 +148,7 @@ def _api_cases(ids):
         "assign to owner abc": ("post", "/api/v1/pool/assign", dict(json={"ids": [ids["other"]], "owner": "abc"})),
         # custom fields
         "custom text over its length": ("post", "/api/v1/customer/", dict(json={"company_name": "新",
+                                                                                "mobile": "13900001111",
                                                                                 ids["cf_text"]: "x" * 11})),
         "custom money 1e20": ("put", f"/api/v1/customer/{c}", dict(json={ids["cf_money"]: "1e20"})),
         "custom text with NUL": ("put", f"/api/v1/customer/{c}", dict(json={ids["cf_text"]: "a\x00"})),

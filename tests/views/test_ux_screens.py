@@ -45,11 +45,12 @@ def test_add_form_owner_defaults_to_me_and_blank_never_means_the_pool(app, clien
     assert re.search(rf'<option selected value="{people["seller"][0]}"|<option value="{people["seller"][0]}" selected',
                      owner_select), owner_select
     # the form as the browser sends it (owner preselected) and without the field: the customer is mine
-    for name, extra in (("默认公司", {"owner": str(people["seller"][0])}), ("缺省公司", {})):
+    for name, extra in (("默认公司", {"owner": str(people["seller"][0]), "mobile": "13900001111"}),
+                        ("缺省公司", {"mobile": "13900001112"})):
         response = client.post("/customer/add", data={"company_name": name, **extra})
         assert response.status_code == 302, name
     # an empty owner (an old page, a script) is refused on the form, never stored in the pool
-    refused = client.post("/customer/add", data={"company_name": "留白公司", "owner": ""})
+    refused = client.post("/customer/add", data={"company_name": "留白公司", "owner": "", "mobile": "13900001113"})
     assert refused.status_code == 400  # the form comes back with its error
     with app.app_context():
         owners = {c.company_name: c.owner_id for c in db.session.query(Customer)}
@@ -59,7 +60,8 @@ def test_add_form_owner_defaults_to_me_and_blank_never_means_the_pool(app, clien
 
 def test_api_owner_null_or_missing_is_the_caller(app, client, people):
     headers = bearer(client, people["seller"][1], f.PASSWORD)
-    for body in ({"company_name": "接口甲"}, {"company_name": "接口乙", "owner": None}):
+    for body in ({"company_name": "接口甲", "mobile": "13900001114"},
+                 {"company_name": "接口乙", "owner": None, "mobile": "13900001115"}):
         response = client.post("/api/v1/customer/", json=body, headers=headers)
         assert response.status_code == 201, response.get_json()
     with app.app_context():
@@ -145,7 +147,7 @@ def test_too_large_and_server_error(app, client, people, monkeypatch):
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 2000)
     _login(client, people, "seller")
     page = client.post("/customer/add", data={"company_name": "x" * 5000})
-    assert page.status_code == 413 and "内容过大" in page.get_data(as_text=True)
+    assert page.status_code == 413 and "内容太大" in page.get_data(as_text=True)
     # (the REST API's own 413 is the input-validation part of issue 8, item 9)
     from app import error_pages
 
@@ -215,7 +217,9 @@ def test_required_fields_are_marked(client, people):
         label = re.search(r'<label for="customer"[^>]*>(.*?)</label>', page, re.S).group(1)
         assert "&#42;" in label or "*" in label, url
     page = client.get("/customer/add").get_data(as_text=True)
-    assert "&#42;" in re.search(r'<label for="company_name"[^>]*>(.*?)</label>', page, re.S).group(1)
+    # a customer must have its mobile (the manual's *手机号); the company name may be empty
+    assert "&#42;" in re.search(r'<label for="mobile"[^>]*>(.*?)</label>', page, re.S).group(1)
+    assert "&#42;" not in re.search(r'<label for="company_name"[^>]*>(.*?)</label>', page, re.S).group(1)
 
 
 def test_required_fields_are_marked_on_our_own_forms_too(client, people):
