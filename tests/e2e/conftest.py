@@ -40,6 +40,9 @@ def live_server():
                                             "FAB_PASSWORD_HASH_METHOD")})
     flask = [sys.executable, "-m", "flask", "--app", "app", "crm"]
     subprocess.run(flask + ["init"], cwd=ROOT, env=env, check=True, capture_output=True)
+    # the demo data first, as `make run` does: it loads only into an empty database, and the modules that use
+    # it must not depend on which browser test ran before them
+    subprocess.run(flask + ["demo-data"], cwd=ROOT, env=env, check=True, capture_output=True)
     port = _free_port()
     log = open(Path(workdir) / "server.log", "w")
     server = subprocess.Popen([sys.executable, "run.py", "--port", str(port)], cwd=ROOT, env=env,
