@@ -157,5 +157,48 @@ def _load_crm(employees: dict[str, Employee]) -> dict[str, int]:
                                        status=choices["invoice_status"][1], owner_id=owner.id,
                                        department_id=owner.department_id))
                 counts["contracts"] += 1
+    counts.update(_demo_call_center(employees, [c for c, _ in customers], rng, now))
     db.session.commit()
     return counts
+
+
+def _demo_call_center(employees: dict, customers: list, rng, now) -> dict:
+    """Seats (one bound per calling employee, one free, one expired) and a month of call records, so 呼叫中心
+    and 数据中心 show something on a first `make run`. Calls here are history: no provider is asked."""
+    import datetime as dt
+
+    from models.call import CallRecord, Seat
+
+    callers = [e for e in employees.values() if e.state == "active" and e.roles
+               and e.roles[0].name in ("销售", "坐席")][:4]
+    seats = []
+    for n, employee in enumerate(callers):
+        seats.append(Seat(name=f"坐席{11201 + n}", number=str(11201 + n), provider="device",
+                          display_line="02161234567", expires_at=now + dt.timedelta(days=365 - n * 30),
+                          bound_mobile=employee.username, bound_at=now - dt.timedelta(days=40),
+                          employee_id=employee.id, status="active"))
+    seats.append(Seat(name="坐席11209", number="11209", provider="device", display_line="02161234567",
+                      expires_at=now + dt.timedelta(days=200), status="active"))
+    seats.append(Seat(name="坐席11210", number="11210", provider="device", display_line="02161234567",
+                      expires_at=now - dt.timedelta(days=3), status="active"))
+    db.session.add_all(seats)
+    db.session.flush()
+    dispositions = ["answered"] * 5 + ["busy", "no_answer", "no_answer", "invalid_number", "failed"]
+    calls = 0
+    for seat, employee in zip(seats, callers):
+        theirs = [c for c in customers if c.owner_id == employee.id] or customers[:20]
+        for k in range(rng.randint(25, 45)):
+            customer = rng.choice(theirs)
+            started = now - dt.timedelta(days=rng.randint(0, 29), hours=rng.randint(0, 9), minutes=rng.randint(0, 59))
+            disposition = rng.choice(dispositions)
+            ring = rng.randint(3, 25)
+            talk = rng.randint(20, 600) if disposition == "answered" else 0
+            db.session.add(CallRecord(
+                provider="device", provider_call_id=f"demo-{seat.number}-{k}", seat_id=seat.id,
+                customer_id=customer.id, agent_number=seat.bound_mobile, customer_number=customer.mobile,
+                mode="device", direction="outbound", state="ended", disposition=disposition,
+                created_at=started, answered_at=started + dt.timedelta(seconds=ring) if talk else None,
+                ended_at=started + dt.timedelta(seconds=ring + talk), ring_seconds=ring, talk_seconds=talk,
+                hangup_by="agent", owner_id=employee.id, department_id=employee.department_id))
+            calls += 1
+    return {"seats": len(seats), "calls": calls}
