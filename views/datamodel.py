@@ -5,7 +5,7 @@ answers `count` = COUNT_CAP + 1 with `count_capped: true`."""
 from __future__ import annotations
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from sqlalchemy import Numeric, func, literal
+from sqlalchemy import Numeric, func, inspect
 
 from app.inputs import parse_id
 
@@ -32,7 +32,10 @@ class CrmInterface(SafeInterface):
 
     def query_count(self, query, filters=None, select_columns=None) -> int:
         inner = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})
-        limited = inner.with_entities(literal(1)).order_by(None).limit(self.count_cap + 1).subquery()
+        # the primary key, not a literal: a list without any filter on the table (seats have no data scope)
+        # would otherwise lose its FROM and count one row
+        key = inspect(self.obj).primary_key[0]
+        limited = inner.with_entities(key).order_by(None).limit(self.count_cap + 1).subquery()
         return self.session.query(func.count()).select_from(limited).scalar()
 
 

@@ -320,3 +320,20 @@ def test_webhook_applies_signed_events_once(client, app, data):
             "hangup_by"] == "customer"
     junk_raw, junk = _signed(app, b"not json")
     assert client.post("/api/v1/call/events/device", data=junk_raw, headers=junk).status_code == 400
+
+
+def test_the_seat_list_counts_every_seat(client, admin_headers):
+    """A list without a data-scope filter (seats) counts its rows, not one (the capped count kept its FROM)."""
+    import datetime as dt
+
+    from app import seats
+    from models.mixins import utcnow
+
+    with client.application.app_context():
+        for number in ("31201", "31202", "31203"):
+            seats.create_seat({"number": number, "name": f"坐席{number}", "expires_at": utcnow() + dt.timedelta(days=9)})
+    answer = client.get("/api/v1/seat/", headers=admin_headers).get_json()
+    assert answer["count"] == 3 and len(answer["result"]) == 3
+    web_login(client)
+    page = client.get("/seat/list/").get_data(as_text=True)
+    assert re.search(r"记录数目:\s*</strong>\s*3", page) or "记录数目: </strong>3" in page, page[-3000:]
