@@ -53,6 +53,8 @@ class Config:
     IMPORT_MAX_BYTES = int(os.environ.get("IMPORT_MAX_BYTES", 50 * 1024 * 1024))
     IMPORT_MAX_ROWS = int(os.environ.get("IMPORT_MAX_ROWS", 1_000_000))
     IMPORT_MAX_UNZIPPED_BYTES = int(os.environ.get("IMPORT_MAX_UNZIPPED_BYTES", 1024 * 1024 * 1024))
+    # an .xlsx with more data rows than this is read in flat memory (openpyxl read-only) instead of calamine
+    IMPORT_STREAM_XLSX_ROWS = int(os.environ.get("IMPORT_STREAM_XLSX_ROWS", 200_000))
     IMPORT_CHUNK_ROWS = int(os.environ.get("IMPORT_CHUNK_ROWS", 5000))
     IMPORT_HEARTBEAT_SECONDS = float(os.environ.get("IMPORT_HEARTBEAT_SECONDS", 5))
     IMPORT_STALE_SECONDS = float(os.environ.get("IMPORT_STALE_SECONDS", 60))

@@ -72,7 +72,7 @@ class Importer(RecordWriter):
     # ---------------------------------------------------------------- reading
 
     def _rows(self):
-        iterator = files.read_rows(self.job.file_path, self.job.file_format)
+        iterator = files.read_rows(self.job.file_path, self.job.file_format, self.job.total or 0)
         header = [files.header_text(c) for c in next(iterator, [])]
         while header and not header[-1]:
             header.pop()
