@@ -83,6 +83,8 @@ class Config:
         "en": {"flag": "us", "name": "English"},
     }
     WTF_CSRF_ENABLED = True
+    # 审计日志: how long entries are kept; `flask crm audit-purge` removes older ones
+    AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "365"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024

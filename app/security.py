@@ -15,6 +15,7 @@ from flask_login import user_logged_in, user_logged_out
 from sqlalchemy import select
 
 from app import sessions
+from app.extensions import db
 from app.sessions import SESSION_AUTH_AT
 from models.org import Employee
 
@@ -105,7 +106,17 @@ class CrmSecurityManager(SecurityManager):
     def auth_user_db(self, username, password):
         """Employees log in with their mobile as they type it: '138 0013 8000', '+86…', fullwidth
         digits all find the account stored as 13800138000 (the login form and the API alike)."""
-        return super().auth_user_db(_login_name(username), password)
+        login = _login_name(username)
+        user = super().auth_user_db(login, password)
+        from app import audit
+
+        if user is None:
+            audit.record("login_failed", actor=self.find_user(username=login) if login else None,
+                         actor_name=str(login or "")[:64], detail={"login": str(login or "")[:64]})
+        else:
+            audit.record("login", actor=user)
+        self.session.commit()
+        return user
 
     def load_user(self, pk):
         user = super().load_user(pk)
@@ -195,7 +206,12 @@ def _session_started(sender, user, **extra):
 
 
 def _session_ended(sender, user=None, **extra):
+    from app import audit
+
+    if user is not None and getattr(user, "id", None):
+        audit.record("logout", actor=user)
     sessions.end_current()
+    db.session.commit()
 
 
 STATS_RESOURCE_PREFIX = "stats:"

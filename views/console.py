@@ -124,13 +124,59 @@ class CustomFieldConsole(ReadOnlyView):
                      "options": _l("Options")}
 
 
+def _action_label(view, context, model, name):
+    return model.action_label()
+
+
+class AuditLogConsole(ReadOnlyView):
+    """审计日志: every entry; read-only like every console view (the entries are append-only anyway)."""
+
+    column_list = ("id", "at", "actor_name", "action", "module", "record_ids", "ip", "changes", "detail")
+    column_details_list = ("id", "at", "actor_name", "actor_id", "action", "module", "record_ids", "ip",
+                           "user_agent", "changes", "detail")
+    column_searchable_list = ("actor_name", "record_ids", "ip", "detail")
+    column_filters = ("action", "module", "actor_name", "at")
+    column_sortable_list = ("id", "at", "actor_name", "action", "module")
+    column_formatters = {"action": _action_label}
+    column_formatters_export = {}
+    column_labels = {"id": _l("ID"), "at": _l("Time"), "actor_name": _l("Operator"), "actor_id": _l("Employee ID"),
+                     "action": _l("Action"), "module": _l("Module"), "record_ids": _l("Records"),
+                     "ip": _l("IP address"), "user_agent": _l("Browser"), "changes": _l("Changes"),
+                     "detail": _l("Details")}
+
+
+class LoginLogConsole(AuditLogConsole):
+    """登录记录: the logins, failed logins and logouts of the audit trail."""
+
+    column_list = ("id", "at", "actor_name", "action", "ip", "user_agent")
+    column_searchable_list = ("actor_name", "ip", "user_agent")
+    column_filters = ("action", "actor_name", "ip", "at")
+
+    def get_query(self):
+        return super().get_query().filter(self.model.action.in_(LOGIN_ACTIONS))
+
+    def get_count_query(self):
+        return super().get_count_query().filter(self.model.action.in_(LOGIN_ACTIONS))
+
+    def get_one(self, id):
+        item = super().get_one(id)
+        return item if item is not None and item.action in LOGIN_ACTIONS else None
+
+
+LOGIN_ACTIONS = ("login", "login_failed", "logout")
+
+
 def _console_views():
     from custom_fields.models import FieldDefinition
     from models.call import CallEvent, SmsMessage
     from models.crm import OwnerHistory
     from models.jobs import ImportJob
 
+    from models.audit import AuditLog
+
     return [
+        AuditLogConsole(AuditLog, db, name=_l("Audit log"), endpoint="console_audit_log"),
+        LoginLogConsole(AuditLog, db, name=_l("Login records"), endpoint="console_login_log"),
         ImportJobConsole(ImportJob, db, name=_l("Import jobs"), endpoint="console_import_job"),
         CallEventConsole(CallEvent, db, name=_l("Call events"), endpoint="console_call_event"),
         SmsConsole(SmsMessage, db, name=_l("SMS outbox"), endpoint="console_sms"),

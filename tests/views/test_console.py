@@ -10,17 +10,20 @@ from tests.conftest import web_login
 from tests.rolefixtures import restore_roles  # noqa: F401
 
 SECRET = "控制台机密短信内容"
-VIEWS = ["console_import_job", "console_call_event", "console_sms", "console_owner_history",
+VIEWS = ["console_audit_log", "console_login_log", "console_import_job", "console_call_event", "console_sms", "console_owner_history",
          "console_custom_field"]
 URLS = ["/console/"] + [f"/console/{endpoint}/" for endpoint in VIEWS]
 
 
 @pytest.fixture
-def employee(ctx):
-    person = f.employee(role="销售主管")  # the broadest built-in role but the administrator's
-    db.session.add(SmsMessage(mobile="13800000000", text=SECRET, purpose="seat_binding"))
-    db.session.commit()
-    return person.username
+def employee(app):
+    with app.app_context():  # not kept pushed: each request gets its own `g`, as in production
+        person = f.employee(role="销售主管")  # the broadest built-in role but the administrator's
+        db.session.add(SmsMessage(mobile="13800000000", text=SECRET, purpose="seat_binding"))
+        db.session.commit()
+        login = person.username
+        db.session.remove()
+    return login
 
 
 @pytest.mark.parametrize("url", URLS)
@@ -68,12 +71,16 @@ def test_console_views_change_nothing(client, employee):
 
 def test_the_console_right_is_in_the_role_matrix(client, employee, restore_roles):  # noqa: F811
     web_login(client)
-    role = client.application.appbuilder.sm.find_role("销售主管")
-    assert "控制台" in client.get(f"/roles/{role.id}/permissions/").get_data(as_text=True)
-    matrix = role_service.read_matrix(role.id)
+    with client.application.app_context():
+        role_id = client.application.appbuilder.sm.find_role("销售主管").id
+        matrix = role_service.read_matrix(role_id)
     assert "console" not in matrix["modules"]
-    role_service.write_matrix(role.id, {"modules": {**matrix["modules"], "console": ["view"]}})
-    db.session.commit()
+    page = client.get(f"/roles/{role_id}/permissions/").get_data(as_text=True)
+    assert "控制台" in page and 'value="console:view"' in page
+    form = {"perm": [f"{m}:{a}" for m, actions in matrix["modules"].items() for a in actions] + ["console:view"],
+            "analysis": matrix["analysis"], "data_scope": matrix["data_scope"]}
+    saved = client.post(f"/roles/{role_id}/permissions/", data=form)
+    assert saved.status_code == 302
     client.get("/logout/")
     web_login(client, employee, f.PASSWORD)
     assert SECRET in client.get("/console/console_sms/").get_data(as_text=True)
