@@ -155,3 +155,28 @@ def test_audit_purge_removes_only_entries_past_the_retention(app, people):
     result = runner.invoke(args=["crm", "audit-purge"])
     assert result.exit_code == 0 and "1 audit log entry" in result.output
     assert [e.actor_name for e in entries(app, "login")] == ["recent"]
+
+
+def test_ten_failed_logins_lock_the_account_on_the_form_and_the_api_alike(app, client, people):
+    login = people["alice_login"]
+    for _ in range(app.config["LOGIN_LOCKOUT_FAILURES"]):
+        client.post("/login/", data={"username": login, "password": "wrong-pass"})
+    page = web_login(client, login, f.PASSWORD).get_data(as_text=True)
+    assert "已被锁定" in page
+    assert client.get("/customer/list/").status_code == 302  # not logged in
+    api = client.post("/api/v1/security/login", json={"username": login, "password": f.PASSWORD, "provider": "db"})
+    assert api.status_code == 401 and "已被锁定" in api.get_json()["message"]
+    # another account is not affected
+    assert client.post("/api/v1/security/login", json={"username": "admin", "password": ADMIN_PASSWORD,
+                                                       "provider": "db"}).status_code == 200
+
+
+def test_the_lockout_lifts_after_its_window(app, client, people):
+    login = people["alice_login"]
+    with app.app_context():
+        past = dt.datetime.utcnow() - dt.timedelta(minutes=app.config["LOGIN_LOCKOUT_MINUTES"] + 1)
+        for _ in range(app.config["LOGIN_LOCKOUT_FAILURES"]):
+            audit.record("login_failed", actor_name=login).at = past
+        db.session.commit()
+    api = client.post("/api/v1/security/login", json={"username": login, "password": f.PASSWORD, "provider": "db"})
+    assert api.status_code == 200
