@@ -12,6 +12,7 @@ from pathlib import Path
 import flask_admin
 from flask import abort, current_app, redirect, request
 from flask_admin import Admin, AdminIndexView
+from flask_admin.menu import MenuLink
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
@@ -205,5 +206,6 @@ def init_console(app) -> Admin:
                     index_view=ConsoleIndexView(name=_l("Console"), url=CONSOLE_URL, endpoint="console"),
                     theme=Bootstrap4Theme(), translations_path=_translations_dir())
     console.add_views(*_console_views())
+    console.add_link(MenuLink(name=_l("Back to the CRM"), url="/"))
     console.init_app(app)
     return console
