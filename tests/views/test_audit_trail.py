@@ -180,3 +180,14 @@ def test_the_lockout_lifts_after_its_window(app, client, people):
         db.session.commit()
     api = client.post("/api/v1/security/login", json={"username": login, "password": f.PASSWORD, "provider": "db"})
     assert api.status_code == 200
+
+
+def test_an_import_is_recorded_with_its_file_and_rows(app, client, admin_headers):
+    from tests.importing.helpers import run, xlsx
+
+    job = run(client, xlsx([["导入审计公司", "张三", "13912345678", "", "", "", "", ""]]), admin_headers,
+              duplicate="skip")
+    entry = entries(app, "import")[-1]
+    detail = json.loads(entry.detail)
+    assert entry.module == "customer" and entry.record_ids == str(job["id"]) and entry.actor_name == "admin"
+    assert detail["file_name"] == "客户.xlsx" and detail["rows"] == 1 and detail["dry_run"] is False
