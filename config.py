@@ -85,6 +85,11 @@ class Config:
         "en": {"flag": "us", "name": "English"},
     }
     WTF_CSRF_ENABLED = True
+    # 审计日志: how long entries are kept; `flask crm audit-purge` removes older ones
+    AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "365"))
+    # login lockout: this many failed logins of one account within the window lock it for the window
+    LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", "10"))
+    LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024

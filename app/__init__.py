@@ -32,6 +32,9 @@ def create_app(config_object=None) -> Flask:
 
         register(appbuilder)
         _protect_forms(app)
+        from views.console import init_console
+
+        init_console(app)
     from app import cli, error_pages, request_guard
     from app.sipgw import wire
 

@@ -183,6 +183,16 @@ def pool_reclaim_command() -> None:
     click.echo(f"{moved} customer(s) returned to the public pool.")
 
 
+@crm.command("audit-purge")
+def audit_purge_command() -> None:
+    """Remove audit-log entries older than AUDIT_RETENTION_DAYS (run daily)."""
+    from app import audit
+
+    removed = audit.purge()
+    click.echo(f"{removed} audit log entr{'y' if removed == 1 else 'ies'} older than {audit.retention_days()} "
+               f"days removed.")
+
+
 @crm.command("demo-data")
 def demo_data_command() -> None:
     """Load demo data into an empty database (a department tree and employees in every state)."""

@@ -92,6 +92,12 @@ def _check_max_owned(owner: Employee, incoming: int) -> None:
                           n=limit), field="owner")
 
 
+def audit_actions():
+    from models.audit import AUDIT_ACTIONS
+
+    return AUDIT_ACTIONS
+
+
 def _move(customers: Iterable[Customer], owner: Optional[Employee], action: str, actor: Optional[Employee],
           reason: Optional[str] = None) -> None:
     """Give customers (and what follows them) to `owner`, or to the pool when None; record the history."""
@@ -121,6 +127,12 @@ def _move(customers: Iterable[Customer], owner: Optional[Employee], action: str,
                            .execution_options(synchronize_session=False))
     if history:
         db.session.execute(OwnerHistory.__table__.insert(), history)
+        from app import audit
+
+        audit.record(action if action in audit_actions() else "transfer", module="customer", record_ids=ids,
+                     changes={"owner": (sorted({h["from_owner_id"] for h in history if h["from_owner_id"]}),
+                                        owner.id if owner else None)},
+                     detail={"reason": reason} if reason else None, actor=actor)
 
 
 def claim(ids: Sequence, user: Employee) -> list[Customer]:

@@ -150,8 +150,33 @@ def _filename(spec, fmt: str) -> str:
     return f"{spec.key}-{dt.date.today():%Y%m%d}.{fmt}"
 
 
+def _filter_text(filters, custom) -> list:
+    """The list filter an export used, as the audit trail keeps it: [[column, operation, value], ...]."""
+    described = []
+    if filters is not None:
+        for flt, value in zip(getattr(filters, "filters", ()), getattr(filters, "values", ())):
+            described.append([getattr(flt, "column_name", ""), str(getattr(flt, "name", "")), str(value)[:200]])
+    described += [[str(c)[:200]] for c in custom or ()]
+    return described
+
+
+def _audited(spec, fmt, filters, custom, data: Iterable[tuple], commit: bool) -> Iterator[tuple]:
+    """Yield the rows and, once all went out, write the export into the audit trail with their count."""
+    from app import audit
+
+    count = 0
+    for row in data:
+        count += 1
+        yield row
+    audit.record("export", module=spec.module,
+                 detail={"rows": count, "format": fmt, "filter": _filter_text(filters, custom)})
+    if commit:
+        db.session.commit()
+
+
 def export_response(spec, filters, fmt: str, datamodel=None, custom=(), access=None) -> Response:
     headers, data = rows(spec, filters, custom=custom, access=access)
+    data = _audited(spec, fmt, filters, custom, data, commit=True)
     if fmt == "csv":
         return Response(stream_with_context(_owning_connection(_csv_stream(headers, data))),
                         mimetype="text/csv; charset=utf-8",

@@ -263,11 +263,29 @@ def update_employee(employee_id, **changes) -> Employee:
         raise CrmError(_l("These fields cannot be changed here: %(f)s", f=", ".join(sorted(unknown))))
     with unit_of_work():
         employee = get_employee(employee_id)
+        before = _profile_values(employee)
         _apply_profile(employee, **changes)
+        after = _profile_values(employee)
+        from app import audit
+
+        changed = audit.diff(before, after)
+        if changed:
+            audit.record("employee_change", module="employee", record_ids=[employee.id], changes=changed)
     return employee
 
 
+def _profile_values(employee: Employee) -> dict:
+    return {"name": employee.first_name, "department_id": employee.department_id,
+            "role_ids": sorted(role.id for role in employee.roles), "manager_id": employee.manager_id,
+            "gender": getattr(employee, "gender", None), "seat_id": getattr(employee, "seat_id", None)}
+
+
 def _set_state(employee: Employee, state: AccountState, end_sessions: bool) -> None:
+    from app import audit
+
+    if employee.state != state.value:
+        audit.record("employee_change", module="employee", record_ids=[employee.id],
+                     changes={"state": (employee.state, state.value)})
     employee.state = state.value
     employee.active = state is AccountState.ACTIVE
     if end_sessions:

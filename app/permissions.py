@@ -31,7 +31,10 @@ MODULES = {
     "product": (_l("Product management"), ("view", "add", "edit", "delete", "export", "import")),
     "followup": (_l("Follow-up records"), ("view", "add", "edit", "delete", "export")),
     "invoice": (_l("Invoice management"), ("view", "add", "edit", "delete", "export", "import")),
+    # 控制台 (/console, Flask-Admin): import jobs, call events, the SMS outbox, the audit log...
+    "console": (_l("Console"), ("view",)),
 }
+CONSOLE = "console"
 
 # screens that are not CRM modules: administrators only, unless a role is given them explicitly
 ORGANISATION = "Organisation"
@@ -85,7 +88,7 @@ def _matrix(rows: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
 
 
 _ALL_BUT_DELETE_IMPORT = {m: tuple(a for a in acts if a not in ("delete", "import"))
-                          for m, (_, acts) in MODULES.items()}
+                          for m, (_, acts) in MODULES.items() if m != "console"}
 
 
 class BuiltinRole(NamedTuple):

@@ -205,6 +205,9 @@ def update_record(obj, data: dict[str, Any], user: Optional[Employee], after=Non
 
 
 def delete_record(obj) -> None:
+    from app import audit
+
     with unit_of_work():
+        audit.record("delete", module=obj.__tablename__, record_ids=[obj.id], detail={"name": str(obj)[:200]})
         db.session.delete(obj)
         _flush(obj)

@@ -258,7 +258,16 @@ def write_matrix(role_id, matrix: Any) -> dict[str, Any]:
     with unit_of_work():
         role = get_role(role_id)
         _refuse_admin(role, _l("The administrator role always has every permission; it cannot be changed."))
+        before = read_matrix(role.id)
         _apply_matrix(role, clean)
+        db.session.flush()
+        after = read_matrix(role.id)
+        from app import audit
+
+        changed = audit.diff(before, after)
+        if changed:
+            audit.record("role_change", module="role", record_ids=[role.id], changes=changed,
+                         detail={"role": role.name})
     return read_matrix(role.id)
 
 

@@ -134,6 +134,7 @@ def bind(seat_id, mobile, code, employee_id) -> Seat:
         if other is not None:
             raise CrmError(_l("%(name)s already has seat %(seat)s; free it first.", name=employee.first_name,
                               seat=other.number), field="employee")
+        _audit_binding(seat, mobile, employee.id)
         seat.bound_mobile = mobile
         seat.bound_at = utcnow()
         seat.employee_id = employee.id
@@ -144,6 +145,20 @@ def bind(seat_id, mobile, code, employee_id) -> Seat:
             raise CrmError(_l("%(name)s already has a seat; free it first.", name=employee.first_name),
                            field="employee")
     return seat
+
+
+def _masked(mobile: Optional[str]) -> Optional[str]:
+    return f"{mobile[:3]}****{mobile[-4:]}" if mobile and len(mobile) >= 7 else mobile
+
+
+def _audit_binding(seat: Seat, mobile: Optional[str], employee_id: Optional[int]) -> None:
+    """更换绑定 and 绑定坐席 go into the audit trail (the mobile masked, as a list shows it)."""
+    from app import audit
+
+    changes = audit.diff({"bound_mobile": _masked(seat.bound_mobile), "employee_id": seat.employee_id},
+                         {"bound_mobile": _masked(mobile), "employee_id": employee_id})
+    audit.record("seat_binding", module="line", record_ids=[seat.id], changes=changes or None,
+                 detail={"seat": seat.number})
 
 
 def assign_to_employee(employee: Employee, seat_id) -> None:
@@ -161,6 +176,7 @@ def assign_to_employee(employee: Employee, seat_id) -> None:
     if seat.employee_id is not None and seat.employee_id != employee.id:
         raise CrmError(_l("Seat %(seat)s is already bound to %(name)s.", seat=seat.number,
                           name=seat.employee.first_name if seat.employee else "?"), field="seat")
+    _audit_binding(seat, seat.bound_mobile, employee.id)
     seat.employee_id = employee.id
     try:
         db.session.flush()

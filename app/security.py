@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from flask import current_app, g, session
+from flask import current_app, flash, g, request, session
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
@@ -15,6 +15,7 @@ from flask_login import user_logged_in, user_logged_out
 from sqlalchemy import select
 
 from app import sessions
+from app.extensions import db
 from app.sessions import SESSION_AUTH_AT
 from models.org import Employee
 
@@ -72,6 +73,10 @@ class CrmSecurityApi(SecurityApi):
     def response_401(self):
         from flask_babel import gettext
 
+        if g.get("_crm_login_locked"):
+            from app import audit
+
+            return self.response(401, message=str(audit.lockout_message()))
         return self.response(401, message=gettext("Wrong login or password, or the account is not active."))
 
 
@@ -105,7 +110,26 @@ class CrmSecurityManager(SecurityManager):
     def auth_user_db(self, username, password):
         """Employees log in with their mobile as they type it: '138 0013 8000', '+86…', fullwidth
         digits all find the account stored as 13800138000 (the login form and the API alike)."""
-        return super().auth_user_db(_login_name(username), password)
+        login = _login_name(username)
+        from app import audit
+
+        if login and audit.locked_out(str(login)[:64]):
+            # the right password is refused too while the lockout lasts; the attempt still counts
+            audit.record("login_failed", actor=self.find_user(username=login),
+                         actor_name=str(login)[:64], detail={"login": str(login)[:64], "locked": True})
+            self.session.commit()
+            g._crm_login_locked = True
+            if not request.path.startswith("/api/"):
+                flash(str(audit.lockout_message()), "danger")
+            return None
+        user = super().auth_user_db(login, password)
+        if user is None:
+            audit.record("login_failed", actor=self.find_user(username=login) if login else None,
+                         actor_name=str(login or "")[:64], detail={"login": str(login or "")[:64]})
+        else:
+            audit.record("login", actor=user)
+        self.session.commit()
+        return user
 
     def load_user(self, pk):
         user = super().load_user(pk)
@@ -195,7 +219,12 @@ def _session_started(sender, user, **extra):
 
 
 def _session_ended(sender, user=None, **extra):
+    from app import audit
+
+    if user is not None and getattr(user, "id", None):
+        audit.record("logout", actor=user)
     sessions.end_current()
+    db.session.commit()
 
 
 STATS_RESOURCE_PREFIX = "stats:"

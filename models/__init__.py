@@ -2,6 +2,7 @@
 from flask_appbuilder import Model
 
 from models.call import CallEvent, CallRecord, Seat, SmsMessage, VerificationCode  # noqa: F401
+from models.audit import AuditLog  # noqa: F401
 from models.auth import LoginSession  # noqa: F401
 from models.choices import Choice  # noqa: F401
 from models.crm import Contact, Customer, CustomerGroup, FollowUp, OwnerHistory, PoolRules  # noqa: F401

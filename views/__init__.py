@@ -60,6 +60,9 @@ def register(appbuilder) -> None:
     appbuilder.add_api(CustomFieldApi)
     appbuilder.add_api(RoleApi)
     appbuilder.add_api(MeApi)
+    from views.audit_api import AuditLogApi
+
+    appbuilder.add_api(AuditLogApi)
     appbuilder.add_view_no_menu(ImportView)
     appbuilder.add_api(ImportJobApi)
     register_template_helpers(appbuilder)

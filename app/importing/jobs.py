@@ -43,6 +43,11 @@ def create(spec, user: Employee, storage, duplicate: str, owner, mapping_raw, dr
                         total=rows, done=0, imported=0, overwritten=0, skipped=0, failed=0,
                         mapping=json.dumps(column_mapping, ensure_ascii=False) if column_mapping else None)
         db.session.add(job)
+        db.session.flush()
+        from app import audit
+
+        audit.record("import", module=spec.module, record_ids=[job.id], actor=user,
+                     detail={"file_name": name, "rows": rows, "dry_run": bool(dry_run), "duplicate": duplicate})
         db.session.commit()
     except BaseException:
         db.session.rollback()

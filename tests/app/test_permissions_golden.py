@@ -20,6 +20,7 @@ EXPECTED_MODULES = {
     "product": ["view", "add", "edit", "delete", "export", "import"],
     "followup": ["view", "add", "edit", "delete", "export"],
     "invoice": ["view", "add", "edit", "delete", "export", "import"],
+    "console": ["view"],  # 控制台: administrators only among the built-in roles
 }
 
 EXPECTED_ROLES = {

@@ -34,6 +34,11 @@ def test_binding_with_the_code_from_the_outbox():
     assert db.session.scalar(select(VerificationCode.code_hash)) != code  # stored hashed
     bound = seats.bind(seat.id, "13911112222", code, person.id)
     assert (bound.bound_mobile, bound.employee_id) == ("13911112222", person.id)
+    from models.audit import AuditLog
+
+    entry = db.session.scalars(select(AuditLog).where(AuditLog.action == "seat_binding")).one()
+    assert entry.record_ids == str(seat.id) and "13911112222" not in entry.changes
+    assert entry.changes_dict == {"bound_mobile": [None, "139****2222"], "employee_id": [None, person.id]}
     with pytest.raises(CrmError, match="code|验证码"):  # a code works once
         seats.bind(seat.id, "13911112222", code, person.id)
 
