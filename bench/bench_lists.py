@@ -87,6 +87,8 @@ def lists(runs: int, settle: bool = False) -> dict:
         "api: search by mobile": api(kw_filter),
         "api: filter status": api(status_filter),
         "api: search by name": api(name_filter),
+        "api: search 有限公司 (all rows)": api({"filters": [{"col": "company_name", "opr": "kw_customer",
+                                                        "value": "有限公司"}]}),
         "api: sort 最后跟进 desc": api({"order_column": "last_followup_at", "order_direction": "desc"}),
         "api: sort 最后跟进 asc": api({"order_column": "last_followup_at", "order_direction": "asc"}),
     }
