@@ -5,12 +5,12 @@ it (a trigram index answers LIKE/ILIKE by itself, then rechecks each candidate r
 SQLite: an FTS5 table per module table (`<table>_fts`, trigram tokenizer, external content kept in
 sync by triggers) narrows the rows to the candidates; the LIKE still decides, so the results are
 exactly the LIKE results (FTS5's case folding is wider than SQLite's ASCII-only LIKE: it only adds
-candidates the LIKE then drops). Texts shorter than three characters (a trigram) and texts with LIKE's
+candidates the LIKE then drops); a text found in more than DENSE rows is LIKE alone. Texts shorter than three characters (a trigram) and texts with LIKE's
 wildcards (% and _) are plain LIKE on both databases.
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, column, literal_column, or_, select, table
+from sqlalchemy import and_, column, func, literal_column, or_, select, table
 
 from app.extensions import db
 
@@ -29,6 +29,10 @@ INDEXED = {
     "seat": ("number", "name"),
 }
 MIN_LENGTH = 3  # one trigram
+# SQLite: past this many FTS matches the text is common, and LIKE over the rows in the list's order finds
+# a page (and the capped count) sooner than collecting every matching rowid first (measured at 200,000
+# customers: '有限公司' in every name took 45 ms by LIKE, 216 ms through all 200,000 FTS matches)
+DENSE = 20_000
 
 
 def _indexable(table_name: str, columns, needle: str) -> bool:
@@ -48,5 +52,8 @@ def substring_predicate(model, columns, needle: str):
     if db.session.get_bind().dialect.name != "sqlite" or not _indexable(name, columns, needle):
         return like
     fts = table(f"{name}_fts", column("rowid"))
-    candidates = select(fts.c.rowid).where(literal_column(f"{name}_fts").op("MATCH")(fts_match(columns, needle)))
-    return and_(model.id.in_(candidates), like)
+    match = literal_column(f"{name}_fts").op("MATCH")(fts_match(columns, needle))
+    probe = select(func.count()).select_from(select(fts.c.rowid).where(match).limit(DENSE + 1).subquery())
+    if db.session.scalar(probe) > DENSE:
+        return like
+    return and_(model.id.in_(select(fts.c.rowid).where(match)), like)

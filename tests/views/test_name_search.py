@@ -34,7 +34,9 @@ def _like_ids(model, columns, needle):
                                                                for c in columns]))))
 
 
-def test_search_finds_exactly_what_like_finds(app, client, admin_headers):
+@pytest.mark.parametrize("dense", [textsearch.DENSE, 2])  # 2: the common texts take the LIKE-only path
+def test_search_finds_exactly_what_like_finds(app, client, admin_headers, monkeypatch, dense):
+    monkeypatch.setattr(textsearch, "DENSE", dense)
     with app.app_context():
         owner = f.admin()
         for name, contact in NAMES:
