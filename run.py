@@ -3,7 +3,7 @@ import argparse
 
 from waitress import serve
 
-from app import create_app
+from app import create_app, heap
 
 
 def main() -> None:
@@ -13,6 +13,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
     app = create_app()
+    heap.settle()  # after the app is built: full collections skip the start-up heap (app/heap.py)
     print(f"CRM serving on http://{args.host}:{args.port}/", flush=True)
     serve(app, host=args.host, port=args.port, threads=args.threads)
 

@@ -86,13 +86,22 @@ def rows(spec, filters, columns=None, custom=(), access=None) -> tuple[list[str]
         query = query.filter(custom_query.matching_ids(spec.model, module, list(custom)))
     query = query.order_by(spec.model.id).yield_per(BATCH)
 
+    # one cell function per column, built once: 是/否 translated once per export, not once per cell
+    yes_no = (_("Yes"), _("No"))
+    converters = [_converter(formatter, yes_no) for formatter in formatters] + \
+        [_custom_converter(d, mask, yes_no) for d, mask in zip(defs, custom_masked)]
+
     def generate():
         # bound when the rows are read: a streamed export reads them after the view's session is closed
         bound = query.with_session(db.session())
-        for row in io.with_values(module, defs, bound, BATCH) if defs else bound:
-            built_in, extra = row[:len(formatters)], row[len(formatters):] if defs else ()
-            yield tuple(_cell(value, formatter) for value, formatter in zip(built_in, formatters)) + \
-                tuple(_cell(value, _masking if mask else None) for value, mask in zip(extra, custom_masked))
+        if defs:
+            for row, loaded in _with_custom_values(module, defs, bound):
+                values = loaded.get(row[-1], {})
+                yield tuple([convert(value) for convert, value in zip(converters, row[:-1])]
+                            + [convert(values.get(d.id)) for convert, d in zip(converters[len(formatters):], defs)])
+        else:
+            for row in bound:
+                yield tuple([convert(value) for convert, value in zip(converters, row)])
 
     return headers + io.headers(defs), generate()
 
@@ -125,16 +134,57 @@ def _masking(value):
     return mask_value(value)
 
 
-def _cell(value, formatter):
+def _with_custom_values(module, defs, rows) -> Iterator[tuple]:
+    """(row, {record id: {field id: value}}) with the custom values of each batch of rows loaded in one
+    query as the batch comes (the rows end with the record id)."""
+    from itertools import islice
+
+    from custom_fields import values as custom_values
+
+    iterator = iter(rows)
+    while True:
+        chunk = list(islice(iterator, BATCH))
+        if not chunk:
+            return
+        loaded = custom_values.load(module, [row[-1] for row in chunk], defs)
+        for row in chunk:
+            yield row, loaded
+
+
+def _converter(formatter, yes_no):
+    """The cell function of a built-in column (see _cell)."""
     if callable(formatter):
-        value = formatter(value)
-    elif formatter is not None and value is not None:
-        value = str(formatter.get(value, value))
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    if isinstance(value, decimal.Decimal):
+        return lambda value: _plain(formatter(value), yes_no)
+    if formatter is not None:
+        return lambda value: None if value is None else _plain(str(formatter.get(value, value)), yes_no)
+    return lambda value: _plain(value, yes_no)
+
+
+def _custom_converter(definition, masked, yes_no):
+    """The cell function of a custom field: its type's cell (options by label, numbers as numbers), then
+    masked where the employee sees it masked; a yes/no field reads the words translated once."""
+    if definition.type == "boolean":
+        cell = lambda value: None if value is None else (yes_no[0] if value else yes_no[1])  # noqa: E731
+    else:
+        kind = definition.field_type
+        cell = lambda value: kind.cell(definition, value)  # noqa: E731
+    if masked:
+        return lambda value: _plain(_masking(cell(value)), yes_no)
+    return lambda value: _plain(cell(value), yes_no)
+
+
+def _plain(value, yes_no):
+    """A cell's value as written: text neutralised, yes/no as words, decimals as numbers."""
+    kind = value.__class__
+    if kind is str:
+        return "'" + value if value.startswith(_FORMULA_START) else value
+    if value is None or kind is int or kind is float:
+        return value
+    if kind is bool:
+        return yes_no[0] if value else yes_no[1]
+    if kind is decimal.Decimal:
         return float(value)
-    return neutralise(value)
+    return value
 
 
 def _csv_value(value):

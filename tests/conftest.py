@@ -30,8 +30,10 @@ def _reset_schema(engine) -> None:
             conn.execute(text("CREATE SCHEMA public"))
         else:
             conn.execute(text("PRAGMA foreign_keys=OFF"))
+            # virtual tables (the FTS5 search tables) first: dropping one drops its shadow tables
             tables = [r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table' "
-                                                       "AND name NOT LIKE 'sqlite_%'"))]
+                                                       "AND name NOT LIKE 'sqlite_%' "
+                                                       "ORDER BY sql NOT LIKE 'CREATE VIRTUAL TABLE%'"))]
             for table in tables:
                 conn.execute(text(f'DROP TABLE IF EXISTS "{table}"'))
 

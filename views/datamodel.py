@@ -5,7 +5,8 @@ answers `count` = COUNT_CAP + 1 with `count_capped: true`."""
 from __future__ import annotations
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from sqlalchemy import Numeric, func, inspect
+from sqlalchemy import Numeric, asc, desc, func, inspect
+from sqlalchemy.orm.attributes import InstrumentedAttribute
 
 from app.inputs import parse_id
 
@@ -29,6 +30,24 @@ class SafeInterface(SQLAInterface):
 
 class CrmInterface(SafeInterface):
     count_cap = COUNT_CAP
+
+    def apply_order_by(self, query, order_column, order_direction, aliases_mapping=None,
+                       bypass_many_to_many=False, add_pk=False):
+        """A sort on a column of the record puts the records without a value last in both directions
+        (PostgreSQL puts NULLs first in DESC, SQLite first in ASC): `NULLS LAST`, which the sort indexes
+        of migrations/versions/0012_speed.py carry on PostgreSQL, so a DESC sort walks its index."""
+        attr = getattr(self.obj, order_column, None) if order_column and "." not in order_column else None
+        column = getattr(getattr(attr, "property", None), "columns", [None])[0] \
+            if isinstance(attr, InstrumentedAttribute) else None
+        if column is None or not getattr(column, "nullable", False):
+            return super().apply_order_by(query, order_column, order_direction, aliases_mapping,
+                                          bypass_many_to_many, add_pk)
+        direction = asc if order_direction == "asc" else desc
+        order_by = [direction(attr).nulls_last()]
+        pk = self.get_pk()
+        if add_pk and pk is not None and pk is not attr:
+            order_by.append(direction(pk))
+        return query.order_by(*order_by)
 
     def query_count(self, query, filters=None, select_columns=None) -> int:
         inner = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})

@@ -21,7 +21,7 @@ from wtforms import StringField
 from wtforms.validators import DataRequired
 
 import custom_fields
-from app import exporting, fieldperms, inputs, phone, records, scopes
+from app import exporting, fieldperms, inputs, phone, records, scopes, textsearch
 from custom_fields import values as custom_values
 from app.errors import CrmError
 from app.extensions import db
@@ -224,8 +224,7 @@ def keyword_predicate(spec: ModuleSpec, text: str):
         return or_(*[getattr(model, c).startswith(digits) for c in phone_columns])
     if not keyword_columns:
         return false()
-    like = f"%{text}%"
-    return or_(*[getattr(model, c).ilike(like) for c in keyword_columns])
+    return textsearch.substring_predicate(model, keyword_columns, text)
 
 
 def make_keyword_filter(spec: ModuleSpec, operator: Optional[str] = None):

@@ -1,7 +1,7 @@
 """the audit trail (审计日志)
 
 Revision ID: 0013_audit
-Revises: 0011_fieldperms
+Revises: 0012_speed
 Create Date: 2026-11-29 21:45:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0013_audit'
-down_revision = '0011_fieldperms'
+down_revision = '0012_speed'
 branch_labels = None
 depends_on = None
 
