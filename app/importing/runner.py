@@ -180,14 +180,16 @@ class Importer(RecordWriter):
         now = utcnow()
         # a write first: on SQLite the chunk then holds the write lock from its first read on
         db.session.execute(update(ImportJob).where(ImportJob.id == job.id).values(heartbeat_at=now))
-        seen = dict(seen_before)
+        # this chunk's new keys apart from the file's earlier ones: merged only once the chunk commits (a retried
+        # chunk starts clean), and never a copy of the whole file's keys per chunk (1,000,000 rows: 200 copies)
+        seen: dict = {}
         failed, skipped, fresh, existing_rows = [], [], [], []
         for row in rows:
             reason = self._parse(row)
             if reason is not None:
                 failed.append((row, reason))
                 continue
-            first = seen.get(row.key)
+            first = seen.get(row.key) or seen_before.get(row.key)
             if first is not None:
                 skipped.append((row, _l("%(field)s repeats row %(row)d; skipped", field=self.key_column.bare,
                                         row=first)))
@@ -226,7 +228,6 @@ class Importer(RecordWriter):
         db.session.execute(update(ImportJob).where(ImportJob.id == job.id).values(
             done=ImportJob.done + len(rows), heartbeat_at=utcnow(), **values))
         db.session.commit()
-        seen_before.clear()
         seen_before.update(seen)
         self.done += len(rows)
         for name, n in counts.items():
