@@ -132,6 +132,10 @@ class DialView(BaseView):
         outcome, followup = OutcomeForm(prefix="outcome"), CallFollowUpForm(prefix="followup")
         if request.method == "POST":
             try:
+                if "hangup" in request.form:
+                    telephony.hang_up(g.user, record.id)
+                    flash(_("The call is being hung up."), "success")
+                    return redirect(url_for(".call", pk=record.id))
                 if "outcome-disposition" in request.form and outcome.validate():
                     record = telephony.record_outcome(g.user, record.id, outcome.disposition.data,
                                                       outcome.talk_seconds.data or 0, outcome.note.data)
@@ -187,7 +191,7 @@ class OutcomeSchema(Schema):
 
 
 class CallApiMixin:
-    routes = ("dial", "outcome", "events")
+    routes = ("dial", "outcome", "hangup", "events")
     route_permissions = {}
 
     def _call_json(self, record):
@@ -245,6 +249,25 @@ class CallApiMixin:
             record = telephony.record_outcome(g.user, pk, body["disposition"], body.get("talk_seconds"),
                                               body.get("note"))
             return self.response(200, result=self._call_json(record))
+        return self._answer(run)
+
+    @api_expose("/<int:pk>/hangup", methods=["POST"])
+    @signed_in_api
+    @safe
+    def hangup(self, pk):
+        """挂断: end a live call (with the SIP callback provider both legs end).
+        ---
+        post:
+          parameters: [{in: path, name: pk, required: true, schema: {type: integer}}]
+          responses:
+            202: {description: the provider was asked to end the call; its events end the record}
+            403: {description: not the caller's own call}
+            404: {$ref: '#/components/responses/404'}
+            409: {description: the call has ended already}
+        """
+        def run():
+            record = telephony.hang_up(g.user, pk)
+            return self.response(202, result=self._call_json(record))
         return self._answer(run)
 
     @api_expose("/events/<provider>", methods=["POST"])

@@ -140,6 +140,18 @@ def own_call(user: Employee, call_id) -> CallRecord:
     return record
 
 
+def hang_up(user: Employee, call_id) -> CallRecord:
+    """挂断 from the CRM: the employee who made the call ends it; a server-side provider (the SIP gateway)
+    ends both legs and reports the end through its events. A call that has ended already is a 409."""
+    record = own_call(user, call_id)
+    if record.owner_id != user.id:
+        raise CrmError(_l("Only the employee who made the call can hang it up."), status=403)
+    if record.state == "ended":
+        raise CrmError(_l("This call has ended already."), status=409)
+    provider(record.provider).hangup(record.provider_call_id)
+    return record
+
+
 def record_outcome(user: Employee, call_id, disposition, talk_seconds=0, note=None) -> CallRecord:
     """The device provider's small form: the employee says how the call went (the CRM never guesses
     "answered"). Applied as the call's `ended` event, once."""

@@ -62,3 +62,36 @@ def test_expired_sip_seat_is_refused_by_the_api_before_any_sip(client, app, sip,
     with app.app_context():
         assert db.session.scalar(select(CallRecord.id).where(CallRecord.seat_id == data["seat"])) is None
         assert db.session.get(Seat, data["seat"]).provider == "sip_callback"
+
+
+def test_salesperson_hangs_up_from_the_call_page_and_both_legs_end(client, app, sip, customer_number):
+    """挂断 on the live call's page (the form with the session cookie): the gateway ends both legs, the record
+    ends as hung up by the CRM; the API answers 409 afterwards and 404 for a stranger."""
+    from tests.conftest import web_login
+
+    data = _salesperson_with_sip_seat(app, customer_number)
+    agent = sip.phone(data["agent"], "answer")
+    customer = sip.phone(customer_number, "answer")
+    web_login(client, data["login"], PASSWORD)
+    dialed = client.post("/dial/", data={"customer": str(data["customer"])})
+    assert dialed.status_code == 302, dialed.get_data(as_text=True)[:300]
+    call_page = dialed.headers["Location"]
+    with app.app_context():
+        record = db.session.scalar(select(CallRecord).where(CallRecord.owner_id == data["seller"]))
+        call_id, pk = record.provider_call_id, record.id
+        wait_for_state(call_id, "answered")
+    page = client.get(call_page).get_data(as_text=True)
+    assert 'id="crm-hangup"' in page and 'id="crm-outcome"' not in page
+    assert client.post(call_page, data={"hangup": "1"}).status_code == 302
+    assert agent.wait(20) == 0 and customer.wait(20) == 0  # both legs got their BYE
+    with app.app_context():
+        record = wait_for_state(call_id)
+        assert (record.disposition, record.hangup_by) == ("answered", "crm")
+    token = bearer(client, data["login"], PASSWORD)
+    assert client.post(f"/api/v1/call/{pk}/hangup", headers=token).status_code == 409
+    with app.app_context():
+        stranger_login = f.employee("小王").username
+        db.session.remove()
+    stranger = app.test_client()  # no session cookie of the seller's
+    assert stranger.post(f"/api/v1/call/{pk}/hangup",
+                         headers=bearer(stranger, stranger_login, PASSWORD)).status_code == 404
