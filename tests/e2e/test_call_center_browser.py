@@ -42,7 +42,7 @@ def people(live_server):
     env = {**os.environ, **SERVER_ENV}
     out = subprocess.run([sys.executable, "-c", SETUP], cwd=ROOT, env=env, check=True, capture_output=True, text=True)
     seller_id, customer_id = out.stdout.split()[-2:]
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "crm", "seat", "add", "--number", "11201",
+    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "crm", "seat", "add", "--number", "21201",
                     "--name", "坐席账号1", "--days", "3142"], cwd=ROOT, env=env, check=True, capture_output=True)
     return {"base": live_server, "seller": int(seller_id), "customer": int(customer_id)}
 
@@ -52,7 +52,7 @@ def test_admin_binds_a_seat_with_the_sms_code(people, new_page):
     admin = new_page()
     login(admin, base, "admin", ADMIN_PASSWORD)
     admin.goto(base + "/seat/list/")
-    row = admin.locator("tr", has_text="11201")
+    row = admin.locator("tr", has_text="21201")
     expect(row).to_contain_text("剩余3141天")
     screenshot(admin, "seat-list")
     with admin.expect_navigation():
@@ -72,12 +72,12 @@ def test_admin_binds_a_seat_with_the_sms_code(people, new_page):
     screenshot(admin, "seat-binding-form")
     with admin.expect_navigation():
         admin.click("#crm-bind-confirm")
-    row = admin.locator("tr", has_text="11201")
+    row = admin.locator("tr", has_text="21201")
     expect(row).to_contain_text("13977776666")
     expect(row).to_contain_text("小李")
     screenshot(admin, "seat-list-bound")
     admin.goto(base + "/employees/list/")
-    expect(admin.locator("tr", has_text="小李")).to_contain_text("11201")
+    expect(admin.locator("tr", has_text="小李")).to_contain_text("21201")
 
 
 def test_salesperson_calls_from_the_phone_and_the_follow_up_shows_on_the_pc(people, browser):

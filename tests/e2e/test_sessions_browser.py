@@ -16,12 +16,14 @@ def _act(page, base_url, name, action, confirm=True):
     page.goto(base_url + "/employees/list/")
     page.locator("tr", has_text=name).locator("input.action_check").check()
     page.click("button.dropdown-toggle:has-text('操作')")
-    page.click(f".{action}_menu_item")
     if confirm:
+        page.click(f".{action}_menu_item")
         expect(page.locator("#modal-confirm-ok")).to_be_visible()
         with page.expect_navigation():
             page.click("#modal-confirm-ok")
-    else:
+    else:  # the action opens its form page: wait for that navigation, or the next goto aborts it
+        with page.expect_navigation():
+            page.click(f".{action}_menu_item")
         page.wait_for_load_state()
 
 
@@ -30,14 +32,16 @@ def test_login_after_a_reset_then_change_own_password_and_logout(live_server, ne
     login(admin, live_server, "admin", ADMIN_PASSWORD)
     admin.goto(live_server + "/departments/add")
     admin.fill("input[name=name]", "会话部")
-    admin.click("[type=submit]")
+    with admin.expect_navigation():  # the save finishes before the next page is asked for
+        admin.click("[type=submit]")
     admin.goto(live_server + "/employees/add")
     admin.fill("input[name=first_name]", "会话员")
     admin.select_option("select[name=department]", label="会话部")
     admin.select_option("select[name=roles]", label="销售（客户管理角色）")
     admin.fill("input[name=mobile]", MOBILE)
     admin.fill("input[name=password]", FIRST)
-    admin.click("[type=submit]")
+    with admin.expect_navigation():
+        admin.click("[type=submit]")
     _act(admin, live_server, "会话员", "activate")
 
     # 重置密码 by the administrator, then the employee logs in through the form and stays in
