@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app import seats
 from app.extensions import db
-from app.telephony import events
+from app.telephony import events, signing
 from models.call import Seat, VerificationCode
 from models.mixins import utcnow
 
@@ -60,5 +60,5 @@ def age_codes(mobile, minutes):
 def signed(body, timestamp=None, secret=None) -> tuple[bytes, dict]:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     stamp = str(int(timestamp if timestamp is not None else time.time()))
-    return raw, {"X-Timestamp": stamp, "X-Signature": events.sign(stamp, raw, secret),
+    return raw, {"X-Timestamp": stamp, "X-Signature": signing.signature(secret or events.webhook_secret(), stamp, raw),
                  "Content-Type": "application/json"}

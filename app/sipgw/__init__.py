@@ -8,7 +8,7 @@ The gateway is its own process (`flask --app app crm sip-gateway`): sippy runs o
   - cli.py         `flask --app app crm sip-gateway`
 The CRM side:
   - provider.py    `SipCallbackProvider`: originate / hangup (parse_event is the common one), over HTTP
-  - signing.py     the HMAC signature the gateway signs with (part 1's webhook checks the same)
+  - app/telephony/signing.py   the HMAC signature the gateway signs with and the webhook checks
   - wire()         registers the provider where part 1's registry is (app/telephony/providers.PROVIDERS)
 """
 from __future__ import annotations

@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Optional
 
-from app.sipgw.signing import sign
+from app.telephony.signing import sign
 
 log = logging.getLogger(__name__)
 

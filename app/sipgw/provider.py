@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from app.telephony.providers import OriginateResult, TelephonyProvider
 
 from app.errors import CrmError
-from app.sipgw.signing import derived_secret
+from app.telephony.signing import derived_secret
 
 TIMEOUT_SECONDS = 5
 

@@ -24,7 +24,7 @@ from typing import Optional
 
 from app.sipgw.calls import Callback, Timeouts, Trunk
 from app.sipgw.outbox import Outbox
-from app.sipgw.signing import derived_secret
+from app.telephony.signing import derived_secret
 
 log = logging.getLogger(__name__)
 

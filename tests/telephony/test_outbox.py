@@ -10,7 +10,7 @@ import pytest
 
 from app.sipgw import outbox as outbox_module
 from app.sipgw.outbox import Outbox
-from app.sipgw.signing import sign, verify
+from app.telephony.signing import sign, verify
 from tests.telephony.harness import wait_until
 
 SECRET = "outbox-secret"

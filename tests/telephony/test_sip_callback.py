@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.sipgw.provider import SeatRefused, SipCallbackProvider
-from app.sipgw.signing import sign
+from app.telephony.signing import sign
 from models.call import CallEvent, CallRecord
 from tests.telephony import harness
 from tests.telephony.conftest import RING_TIMEOUT
