@@ -82,6 +82,21 @@ def followup_text(record: CallRecord) -> str:
     return text
 
 
+def dial_from_form(fallback: str):
+    """拨号 posted by a form (PC or mobile site): the call page of the current blueprint (".call"), or back
+    where the employee came from with the refusal shown; a record out of reach is a 404."""
+    try:
+        result = telephony.dial(g.user, customer_id=request.form.get("customer"),
+                                contact_id=request.form.get("contact"), number=request.form.get("number"))
+    except CrmError as error:
+        db.session.rollback()
+        if error.status == 404:
+            abort(404)
+        flash(str(error.message), "danger")
+        return redirect(back_to(fallback))
+    return redirect(url_for(".call", pk=result.record.id))
+
+
 def save_call_followup(user, record: CallRecord, data: dict) -> FollowUp:
     """The follow-up a finished call offers, linked to the call (FollowUp.call_record_id)."""
     from views.modules import _followup_saved
@@ -109,16 +124,7 @@ class DialView(BaseView):
     def start(self):
         if not self._signed_in():
             return redirect(url_for("AuthDBView.login"))
-        try:
-            result = telephony.dial(g.user, customer_id=request.form.get("customer"),
-                                    contact_id=request.form.get("contact"), number=request.form.get("number"))
-        except CrmError as error:
-            db.session.rollback()
-            if error.status == 404:
-                abort(404)
-            flash(str(error.message), "danger")
-            return redirect(back_to(url_for("CustomerView.list")))
-        return redirect(url_for(".call", pk=result.record.id))
+        return dial_from_form(url_for("CustomerView.list"))
 
     @expose("/<int:pk>/", methods=["GET", "POST"])
     def call(self, pk):

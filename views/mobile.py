@@ -18,7 +18,7 @@ from app.fieldperms import HIDDEN, MASKED, access_for, field_access, mask_mobile
 from app.phone import ascii_digits
 from models.call import DISPOSITIONS
 from models.crm import FOLLOWUP_WAYS, Customer, FollowUp, customer_group_member
-from views.calls import CallFollowUpForm, OutcomeForm, back_to, save_call_followup, shown_number
+from views.calls import CallFollowUpForm, OutcomeForm, dial_from_form, save_call_followup, shown_number
 from views.modules import _followup_saved
 
 PAGE = 30
@@ -144,16 +144,7 @@ class MobileView(BaseView):
     @signed_in
     def dial(self):
         """拨打电话 (a customer, by record id) and the 拨号盘 (a typed number): one service, as on the PC."""
-        try:
-            result = telephony.dial(g.user, customer_id=request.form.get("customer"),
-                                    number=request.form.get("number"))
-        except CrmError as error:
-            db.session.rollback()
-            if error.status == 404:
-                abort(404)
-            flash(str(error.message), "danger")
-            return redirect(back_to(url_for(".home")))
-        return redirect(url_for(".call", pk=result.record.id))
+        return dial_from_form(url_for(".home"))
 
     @expose("/dialpad")
     @signed_in
