@@ -11,7 +11,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -24,30 +26,40 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextmanager
+def running_server(env: dict, log_path: Path, args=(), timeout: float = 60) -> Iterator[str]:
+    """`python run.py` on a free loopback port with `env`, as `make run` serves it: yields its URL once /health
+    answers, and stops it afterwards (the log says why when it does not start)."""
+    port = _free_port()
+    log = open(log_path, "w")
+    server = subprocess.Popen([sys.executable, "run.py", "--port", str(port), *args], cwd=ROOT, env=env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + timeout
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(url + "/health", timeout=1)
+                break
+            except Exception:
+                if time.time() > deadline or server.poll() is not None:
+                    server.kill()
+                    raise RuntimeError("the server did not start: " + log_path.read_text())
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
 @pytest.fixture(scope="module")
 def live_url(app):
     """run.py on a free port, on the database the `app` fixture prepared (SQLite file or PostgreSQL)."""
     env = {**os.environ, "FAB_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
-    port = _free_port()
     log_path = Path(tempfile.mkdtemp(prefix="crm-live-")) / "server.log"
-    log = open(log_path, "w")
-    server = subprocess.Popen([sys.executable, "run.py", "--port", str(port), "--threads", "24"], cwd=ROOT,
-                              env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "/health", timeout=1)
-            break
-        except Exception:
-            if time.time() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("the server did not start: " + log_path.read_text())
-            time.sleep(0.2)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    with running_server(env, log_path, args=("--threads", "24")) as url:
+        yield url
 
 
 def call(url: str, method: str, path: str, body=None, token: str | None = None) -> tuple[int, dict]:

@@ -5,15 +5,14 @@ The server is started the way `make run` starts it: `flask crm init`, then `pyth
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.live import running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -22,12 +21,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 ADMIN_PASSWORD = "e2e-admin-pass"
 SCREENSHOTS = ROOT / "screenshots"
 SERVER_ENV: dict = {}  # the live server's settings, for commands run against its database
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -43,25 +36,8 @@ def live_server():
     # the demo data first, as `make run` does: it loads only into an empty database, and the modules that use
     # it must not depend on which browser test ran before them
     subprocess.run(flask + ["demo-data"], cwd=ROOT, env=env, check=True, capture_output=True)
-    port = _free_port()
-    log = open(Path(workdir) / "server.log", "w")
-    server = subprocess.Popen([sys.executable, "run.py", "--port", str(port)], cwd=ROOT, env=env,
-                              stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while True:
-        try:
-            urllib.request.urlopen(url + "/health", timeout=1)
-            break
-        except Exception:
-            if time.time() > deadline or server.poll() is not None:
-                server.kill()
-                raise RuntimeError("the server did not start: " + (Path(workdir) / "server.log").read_text())
-            time.sleep(0.3)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
-    log.close()
+    with running_server(env, Path(workdir) / "server.log", timeout=30) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
