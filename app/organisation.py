@@ -5,7 +5,6 @@ Each public function is one transaction: it commits all of its change or none of
 """
 from __future__ import annotations
 
-import re
 import uuid
 from typing import Iterable, Optional, Sequence
 

@@ -104,7 +104,7 @@ def baseline(url: str, path: str) -> dict:
     """A bare read + bulk insert of the same rows (customers and their 10 values), rolled back: the floor."""
     os.environ["DATABASE_URL"] = url
     from python_calamine import CalamineWorkbook
-    from sqlalchemy import func, select, text
+    from sqlalchemy import func, select
 
     from app import create_app
     from app.extensions import db

@@ -16,7 +16,7 @@ from flask_appbuilder.urltools import get_filter_args
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, DateTime, Integer, Numeric, String, Text, and_, false, inspect, or_, select
+from sqlalchemy import Boolean, DateTime, Integer, Numeric, String, Text, and_, false, inspect, or_
 from wtforms import StringField
 from wtforms.validators import DataRequired
 

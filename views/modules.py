@@ -97,7 +97,7 @@ class GroupService:
 
 def _imported_customers(rows, user, now):
     """Owner history for imported customers (action 'import'), like any other way a customer gets its owner."""
-    from app.importing.runner import bulk_insert
+    from app.importing.writing import bulk_insert
 
     if rows:
         bulk_insert(OwnerHistory.__table__, [dict(

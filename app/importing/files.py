@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import os
 import re
 import uuid
 import zipfile
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator
 from xml.etree import ElementTree
 
 from flask import current_app

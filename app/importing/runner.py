@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from app import scopes
 from app.extensions import db
 from app.importing import files, mapping, workbooks
-from app.importing.writing import RecordWriter, bulk_insert  # noqa: F401 (bulk_insert: views/modules.py)
+from app.importing.writing import RecordWriter
 from app.importing.columns import template_columns
 from app.importing.values import CellError, convert
 from custom_fields.models import VALUE_MODELS

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from models.crm import Customer, OwnerHistory
 from tests import factories as f
-from tests.importing.helpers import CUSTOMER_HEADER, read_errors, run, upload, xlsx
+from tests.importing.helpers import CUSTOMER_HEADER, read_errors, run, xlsx
 
 
 @pytest.fixture

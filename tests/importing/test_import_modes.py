@@ -11,11 +11,10 @@ from sqlalchemy import func, select, update
 
 from app.extensions import db
 from models.crm import Contact, Customer, FollowUp, OwnerHistory
-from models.jobs import ImportJob
 from models.sales import Product
 from tests import factories as f
 from tests.conftest import bearer, web_login
-from tests.importing.helpers import CUSTOMER_HEADER, read_errors, run, upload, wait, xlsx
+from tests.importing.helpers import read_errors, run, upload, wait, xlsx
 
 
 @pytest.fixture

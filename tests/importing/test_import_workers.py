@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from models.crm import Customer
 from models.jobs import ImportJob
-from tests.importing.helpers import run, upload, wait, xlsx
+from tests.importing.helpers import run, upload, xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")  # a DB of our own on the shared server

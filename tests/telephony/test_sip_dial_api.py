@@ -14,7 +14,6 @@ from tests import callfixtures as cf
 from tests import factories as f
 from tests.conftest import bearer
 from tests.factories import PASSWORD
-from tests.telephony import harness
 from tests.telephony.test_sip_callback import wait_for_state
 
 
