@@ -92,6 +92,14 @@ class Config:
     LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # the session cookie's Secure flag: "auto" = when the request is https (or PREFERRED_URL_SCHEME is https),
+    # "1" = always, "0" = never (app/headers.py)
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "auto")
+    PREFERRED_URL_SCHEME = os.environ.get("PREFERRED_URL_SCHEME", "http")
+    # behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0 = none trusted)
+    PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+    # a web session without a request for this long ends (0 = never); API tokens are not affected
+    SESSION_IDLE_MINUTES = float(os.environ.get("SESSION_IDLE_MINUTES", "120"))
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
     # 呼叫中心: the SMS gateway for seat-binding codes (outbox: kept for administrators to read; http: posted
     # to SMS_HTTP_URL), and the secret the telephony gateway signs its webhook with (default: from SECRET_KEY)

@@ -17,6 +17,10 @@ def create_app(config_object=None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     import models  # noqa: F401  (registers every table)
+    from app import headers, sessions
+
+    # security headers first: their before_request (the CSP nonce) runs before every other one
+    headers.init_app(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True,
@@ -43,6 +47,7 @@ def create_app(config_object=None) -> Flask:
     # the generic Chinese error pages first; the request guard's more precise 400/413 answers win over them
     error_pages.register(app)
     request_guard.init_app(app)
+    sessions.init_app(app)
     cli.register(app)
     app.add_url_rule("/health", "health", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
     return app

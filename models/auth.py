@@ -22,3 +22,6 @@ class LoginSession(Model):
                                              index=True)
     key_hash: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow, index=True)
+    # the last request of this browser (stamped at most once a minute); idle longer than SESSION_IDLE_MINUTES
+    # the session ends
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime, nullable=False, default=utcnow)

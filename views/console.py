@@ -18,6 +18,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
+from app.headers import csp_nonce
 from app.permissions import CONSOLE
 
 CONSOLE_URL = "/console"
@@ -204,7 +205,8 @@ def init_console(app) -> Admin:
     """One console per app (tests and the CLI build several apps; Flask-Admin views belong to one)."""
     console = Admin(name=_l("Console"), url=CONSOLE_URL, endpoint="console",
                     index_view=ConsoleIndexView(name=_l("Console"), url=CONSOLE_URL, endpoint="console"),
-                    theme=Bootstrap4Theme(), translations_path=_translations_dir())
+                    theme=Bootstrap4Theme(), translations_path=_translations_dir(),
+                    csp_nonce_generator=csp_nonce)
     console.add_views(*_console_views())
     console.add_link(MenuLink(name=_l("Back to the CRM"), url="/"))
     console.init_app(app)
