@@ -6,6 +6,7 @@ Flask-Admin has no security of its own: every view asks FAB's security manager f
 employee without it gets the Chinese 403 page, never a row."""
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from flask import abort, current_app, redirect, request
 from flask_admin import Admin, AdminIndexView
 from flask_admin.menu import MenuLink
 from flask_admin.contrib.sqla import ModelView
+from flask_admin.model import typefmt
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
@@ -44,8 +46,18 @@ class ConsoleIndexView(AdminIndexView):
         return refuse()
 
 
+def _datetime_cell(view, value, name) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S")  # not Python's str() with microseconds
+
+
+CELL_FORMATTERS = {**typefmt.BASE_FORMATTERS, dt.datetime: _datetime_cell}
+
+
 class ReadOnlyView(ModelView):
     """A console list: filters, search, sorting and Flask-Admin's export; nothing can be changed."""
+
+    column_type_formatters = CELL_FORMATTERS
+    column_type_formatters_detail = CELL_FORMATTERS
 
     can_create = can_edit = can_delete = False
     can_view_details = True
@@ -205,7 +217,8 @@ def init_console(app) -> Admin:
     """One console per app (tests and the CLI build several apps; Flask-Admin views belong to one)."""
     console = Admin(name=_l("Console"), url=CONSOLE_URL, endpoint="console",
                     index_view=ConsoleIndexView(name=_l("Console"), url=CONSOLE_URL, endpoint="console"),
-                    theme=Bootstrap4Theme(), translations_path=_translations_dir(),
+                    theme=Bootstrap4Theme(base_template="admin/crm_console.html", fluid=False),
+                    translations_path=_translations_dir(),
                     csp_nonce_generator=csp_nonce)
     console.add_views(*_console_views())
     console.add_link(MenuLink(name=_l("Back to the CRM"), url="/"))

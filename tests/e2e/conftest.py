@@ -52,18 +52,44 @@ def browser():
         chromium.close()
 
 
+# every document reports a Content-Security-Policy violation (a blocked inline script or handler, a javascript:
+# link, a foreign resource) to the console, where `new_page` collects it
+CSP_LISTENER = """document.addEventListener('securitypolicyviolation', function (e) {
+  var line = 'CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline') + ' at ' +
+             (e.sourceFile || document.location.pathname) + ':' + e.lineNumber + ' (' + (e.sample || '') + ')';
+  (window.__crmCsp = window.__crmCsp || []).push(line);
+  console.error(line);
+});"""
+
+
 @pytest.fixture
 def new_page(browser):
-    contexts = []
+    """A fresh browser context and page; with check_csp (the default) the test fails when the browser reported
+    a CSP violation on any page it opened."""
+    contexts, checked = [], []
 
-    def make(locale="zh-CN"):
+    def make(locale="zh-CN", check_csp=True):
         context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
+        context.add_init_script(CSP_LISTENER)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.crm_csp = []
+        page.on("console", lambda message: message.text.startswith("CSP violation")
+                and page.crm_csp.append(f"{page.url}: {message.text}"))
+        if check_csp:
+            checked.append(page)
+        return page
 
     yield make
+    violations = [line for page in checked for line in page.crm_csp]
     for context in contexts:
         context.close()
+    assert violations == [], "the browser reported CSP violations:\n" + "\n".join(violations)
+
+
+def csp_report(page) -> list:
+    """The CSP violations the browser reported on this page so far (every document it showed)."""
+    return list(page.crm_csp)
 
 
 def login(page, base_url, username, password):
