@@ -97,7 +97,7 @@ def is_live(employee_id: int) -> bool:
 def idle_message() -> str:
     minutes = float(current_app.config.get("SESSION_IDLE_MINUTES") or 0)
     return gettext("You have been inactive for more than %(minutes)s minutes and were logged out; please log "
-                   "in again.", minutes=f"{minutes:g}")
+                   "in again.", minutes="%g" % minutes)
 
 
 def _send_idle_to_login():
