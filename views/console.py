@@ -216,7 +216,8 @@ def _translations_dir() -> str:
 def init_console(app) -> Admin:
     """One console per app (tests and the CLI build several apps; Flask-Admin views belong to one)."""
     console = Admin(name=_l("Console"), url=CONSOLE_URL, endpoint="console",
-                    index_view=ConsoleIndexView(name=_l("Console"), url=CONSOLE_URL, endpoint="console"),
+                    index_view=ConsoleIndexView(name=_l("Console"), url=CONSOLE_URL, endpoint="console",
+                                                template="admin/crm_console_index.html"),
                     theme=Bootstrap4Theme(base_template="admin/crm_console.html", fluid=False),
                     translations_path=_translations_dir(),
                     csp_nonce_generator=csp_nonce)
