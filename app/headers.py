@@ -20,6 +20,7 @@ import flask
 from flask.sessions import SecureCookieSessionInterface
 from flask_talisman import Talisman
 from flask_talisman.talisman import NONCE_LENGTH, get_random_string
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 CSP = {
     "default-src": "'self'",
@@ -72,13 +73,25 @@ def cookie_secure(app) -> bool:
     return bool(flask.has_request_context() and flask.request.is_secure)
 
 
+class TrustedProxies:
+    """werkzeug's ProxyFix for PROXY_COUNT proxies (read per request, 0 = none): behind them an https request is
+    seen as https (the cookie's Secure flag, HSTS) and the client's address is the forwarded one (the audit
+    trail). Without a trusted proxy, X-Forwarded-* headers are a client's claim and are ignored."""
+
+    def __init__(self, app, wsgi_app):
+        self.app, self.wsgi_app = app, wsgi_app
+
+    def __call__(self, environ, start_response):
+        proxies = int(self.app.config.get("PROXY_COUNT") or 0)
+        if proxies <= 0:
+            return self.wsgi_app(environ, start_response)
+        return ProxyFix(self.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies,
+                        x_port=proxies)(environ, start_response)
+
+
 def init_app(app) -> Talisman:
     """Called first in create_app, so its before_request runs before any other."""
-    proxies = int(app.config.get("PROXY_COUNT") or 0)
-    if proxies > 0:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies)
+    app.wsgi_app = TrustedProxies(app, app.wsgi_app)
     app.session_interface = CrmSessionInterface()
     # the remember-me cookie of flask-login (unused by the login forms, set anyway) follows the same rules
     app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)

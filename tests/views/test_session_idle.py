@@ -57,6 +57,32 @@ def test_preferred_https_scheme_makes_the_cookie_secure_even_behind_a_plain_http
     assert "secure" in _flags(csrf.test_client().get("/login/"))
 
 
+def test_behind_a_trusted_proxy_a_forwarded_https_request_gets_a_secure_cookie(csrf, monkeypatch):
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Host": "crm.example.com"}
+    client = csrf.test_client()
+    assert "secure" not in _flags(client.get("/login/", headers=forwarded))  # no trusted proxy: a client's claim
+    monkeypatch.setitem(csrf.config, "PROXY_COUNT", 1)
+    assert "secure" in _flags(client.get("/login/", headers=forwarded))
+
+
+def test_behind_a_trusted_proxy_the_audit_trail_keeps_the_clients_address(csrf, employee, monkeypatch):
+    from models.audit import AuditLog
+
+    monkeypatch.setitem(csrf.config, "PROXY_COUNT", 1)
+    client = csrf.test_client()
+    token = token_of(client, "/login/")
+    # over https Flask-WTF also wants the same-origin Referer a browser sends (Referrer-Policy keeps it)
+    response = client.post("/login/", data={"username": employee["login"], "password": f.PASSWORD,
+                                            "csrf_token": token},
+                           headers={"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https",
+                                    "Referer": "https://localhost/login/"})
+    assert response.status_code == 302
+    with csrf.app_context():
+        entry = db.session.execute(select(AuditLog).where(AuditLog.action == "login")
+                                   .order_by(AuditLog.id.desc())).scalars().first()
+        assert entry.ip == "203.0.113.7"
+
+
 def _travel(employee_id: int, minutes: float) -> None:
     """Time travel: the employee's sessions were last used `minutes` ago."""
     db.session.execute(LoginSession.__table__.update().where(LoginSession.employee_id == employee_id)
