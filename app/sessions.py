@@ -3,8 +3,9 @@
 A browser session is a signed cookie; by itself it stays valid until it expires, even after logout. So each
 login gets a row in login_session and the cookie carries its random key: logout deletes the row, and a copied
 cookie is refused from then on. A session idle longer than SESSION_IDLE_MINUTES (default 120) ends too: its
-row is deleted and the browser is sent to the login page with a message. Changing one's own password, or an administrator's reset, disable or
-resignation, also moves the employee's auth_epoch, which voids every API token issued before it."""
+row is deleted and the browser is sent to the login page with a message. Changing one's own password, or an
+administrator's reset, disable or resignation, also moves the employee's auth_epoch, which voids every API token
+issued before it."""
 from __future__ import annotations
 
 import datetime as dt
@@ -103,7 +104,8 @@ def idle_message() -> str:
 def _send_idle_to_login():
     """A screen request whose session just ended for idleness goes to the login page (the PC's or the mobile
     site's) with one message, instead of FAB's "access denied"; an API request gets its usual 401."""
-    if request.endpoint == "static" or SESSION_KEY not in session or request.path.startswith("/api/"):
+    endpoint = request.endpoint or ""
+    if endpoint.rsplit(".", 1)[-1] == "static" or SESSION_KEY not in session or request.path.startswith("/api/"):
         return None
     from flask_login import current_user
 
