@@ -22,6 +22,11 @@ AUDIT_ACTIONS = {
     "transfer": _l("Transfer"), "claim": _l("Claim"), "assign": _l("Assign"), "release": _l("Return to pool"),
     "auto_release": _l("Automatic return to pool"), "role_change": _l("Role permission change"),
     "employee_change": _l("Employee change"), "seat_binding": _l("Seat binding"),
+    "create": _l("Create"), "update": _l("Edit"), "lockout_lifted": _l("Lockout lifted"),
+    "role_create": _l("Role created"), "role_delete": _l("Role deleted"),
+    "field_permission_change": _l("Field permission change"),
+    "custom_field_create": _l("Custom field added"), "custom_field_change": _l("Custom field changed"),
+    "custom_field_delete": _l("Custom field deleted"),
 }
 
 

@@ -42,9 +42,17 @@ def crm_pool_followups(customer_id):
     return pool_followups(customer_id, g.user)
 
 
+def crm_audit_entries(customer_id, module="customer"):
+    """操作记录: the customer's audit entries, as the user may see them (views/audit_log.py)."""
+    from views.audit_log import customer_entries
+
+    return customer_entries(customer_id, module)
+
+
 def register_template_helpers(appbuilder) -> None:
     from models.org import AccountState
 
     current_app.jinja_env.globals.update(crm_groups=crm_groups, crm_group_name=crm_group_name,
                                          crm_owner_history=crm_owner_history, crm_pool_followups=crm_pool_followups,
+                                         crm_audit_entries=crm_audit_entries,
                                          account_states=lambda: list(AccountState))
