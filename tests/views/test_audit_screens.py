@@ -1,6 +1,7 @@
 """The acts added to the audit trail (record create/edit, custom fields, field permissions, roles, accounts),
 设置 → 审计日志 and a customer's 操作记录 tab, through the screens and the API."""
 import json
+import re
 
 import prison
 from sqlalchemy import select
@@ -241,6 +242,7 @@ def test_the_customer_detail_shows_its_own_entries_newest_first(app, client, adm
     assert "西湖区" in tab and "不该出现" not in tab
     assert tab.index('data-action="update"') < tab.index('data-action="create"')
     assert "139****6666" in tab and "13911116666" not in tab
+    assert 'id="crm-audit-all"' not in tab  # the full trail is for the 控制台 right
     # out of scope: no page, no entries
     assert client.get(f"/customer/show/{other}").status_code in (302, 404)
 
@@ -285,3 +287,50 @@ def test_restore_and_lockout_lifted_have_chinese_labels(app):
 
     with app.test_request_context(headers={"Accept-Language": "zh"}):
         assert str(AUDIT_ACTIONS["restore"]) == "恢复" and str(AUDIT_ACTIONS["lockout_lifted"]) == "解除锁定"
+
+
+def test_a_bulk_transfer_shows_on_each_customers_tab_and_an_import_job_id_on_none(app, client, admin_headers):
+    from app import audit
+
+    seller, login = _seller(app)
+    ids = [client.post("/api/v1/customer/", json={"company_name": f"批量{n}", "mobile": f"1391112000{n}"},
+                       headers=admin_headers).get_json()["id"] for n in range(3)]
+    assert client.post("/api/v1/customer/transfer", json={"ids": ids[:2], "owner": seller},
+                       headers=admin_headers).status_code == 200
+    with app.app_context():  # an import's record id is its job's, whatever customer has the same number
+        audit.record("import", module="customer", record_ids=[ids[0]], actor_name="admin",
+                     detail={"file_name": "不该出现.xlsx"})
+        db.session.commit()
+    web_login(client)
+    for pk in ids[:2]:
+        tab = _tab(client.get(f"/customer/show/{pk}").get_data(as_text=True))
+        assert 'data-action="transfer"' in tab and "不该出现" not in tab
+    assert 'data-action="transfer"' not in _tab(client.get(f"/customer/show/{ids[2]}").get_data(as_text=True))
+    tab = _tab(client.get(f"/customer/show/{ids[1]}").get_data(as_text=True))
+    link = re.search(r'href="([^"]+)" id="crm-audit-all"', tab).group(1).replace("&amp;", "&")
+    full = client.get(link).get_data(as_text=True)
+    assert 'data-action="transfer"' in full and 'data-action="create"' in full and "批量1" in full
+    assert "批量0" not in full and "不该出现" not in full
+
+
+def test_the_record_index_is_append_only_and_purged_with_its_entry(app):
+    import datetime as dt
+
+    import pytest
+
+    from app import audit
+    from models.audit import AuditLogRecord
+
+    with app.app_context():
+        old = audit.record("transfer", module="customer", record_ids=[7, 8], actor_name="old")
+        old.at = dt.datetime.utcnow() - dt.timedelta(days=app.config["AUDIT_RETENTION_DAYS"] + 1)
+        audit.record("transfer", module="customer", record_ids=[8], actor_name="new")
+        db.session.commit()
+        row = db.session.scalars(select(AuditLogRecord).where(AuditLogRecord.record_id == 7)).one()
+        row.record_id = 9
+        with pytest.raises(audit.AppendOnly):
+            db.session.flush()
+        db.session.rollback()
+        assert audit.purge() == 1
+        assert sorted(db.session.scalars(select(AuditLogRecord.record_id))) == [8]
+        db.session.remove()
