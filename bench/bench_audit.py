@@ -3,10 +3,10 @@
     python bench/bench_audit.py                       # SQLite in a temporary directory
     python bench/bench_audit.py --db postgresql://postgres@127.0.0.1:5432/crm_bench_audit --entries 200000
 
-Seeds ENTRIES audit entries and their record index (Core executemany: logins, exports, and create/update/transfer entries of 2,000
-customers, one in ten a bulk transfer of 50 ids) spread over a year, then times 设置 → 审计日志 (first page,
-filtered by act and module, by employee and a month, the last page), a customer's detail page with its
-操作记录 tab, and an audited customer edit (PUT /api/v1/customer/<id>). Medians and p90 in milliseconds.
+Seeds ENTRIES audit entries and their record index (Core executemany: logins, exports, and
+create/update/transfer entries of 2,000 customers, one in ten a bulk transfer of 50 ids) spread over a
+year, then times 设置 → 审计日志 (first page, filtered by act and module, by employee and a month, the
+last page), a customer's detail page with its 操作记录 tab, and an audited customer edit (PUT /api/v1/customer/<id>). Medians and p90 in milliseconds.
 """
 from __future__ import annotations
 

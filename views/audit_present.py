@@ -33,7 +33,7 @@ CUSTOM_FIELD_LABELS = {"label": _l("Field name"), "type": _l("Field type"), "req
                        "max_value": _l("Maximum"), "list_default": _l("Shown in the list by default"),
                        "filterable": _l("Can be used as a filter"), "hidden": _l("Hidden"),
                        "options": _l("Options"), "retired_options": _l("Retired options"), "order": _l("Order")}
-DETAIL_LABELS = {"rows": _l("Rows"), "format": _l("Format"), "filter": _l("Filter used"), "name": _l("Name"),
+DETAIL_LABELS = {"rows": _l("Rows"), "format": _l("Format"), "filter": _l("Filter used"), "name": _l("Record name"),
                  "reason": _l("Reason"), "role": _l("Role"), "file_name": _l("File name"), "dry_run": _l("Dry run"),
                  "seat": _l("Seat"), "module": _l("Module"), "label": _l("Field name"), "key": _l("Key"),
                  "values_removed": _l("Values removed"), "copied_from": _l("Copied from"), "op": _l("Operation"),
@@ -158,7 +158,9 @@ def details(entry: AuditLog, skip: Iterable[str] = ()) -> list[tuple[str, str]]:
         if key == "matrix" or key in skip:
             continue
         if key == "filter" and isinstance(value, list):
-            value = "；".join(" ".join(str(part) for part in item) for item in value) or _("(none)")
+            labels = field_labels(entry.module)
+            value = "；".join(" ".join([labels.get(str(item[0]), str(item[0])), *map(str, item[1:])])
+                             for item in value if isinstance(item, list) and item) or _("(none)")
         elif key == "module":
             value = module_label(value)
         elif key == "op":

@@ -334,3 +334,23 @@ def test_the_record_index_is_append_only_and_purged_with_its_entry(app):
         assert audit.purge() == 1
         assert sorted(db.session.scalars(select(AuditLogRecord.record_id))) == [8]
         db.session.remove()
+
+
+def test_the_screen_reads_an_export_and_a_transfer_in_words(app, client, admin_headers):
+    with app.app_context():
+        seller = f.employee("小审")
+        pk = f.customer(seller, "读法公司").id
+        other = f.employee("小计")
+        other_id = other.id
+        db.session.remove()
+    assert client.post("/api/v1/customer/transfer", json={"ids": [pk], "owner": other_id},
+                       headers=admin_headers).status_code == 200
+    web_login(client)
+    assert "读法公司" in client.get("/customer/export/?format=csv&_flt_0_company_name=读法").get_data(as_text=True)
+    page = client.get("/audit-log/list/").get_data(as_text=True)
+    export = page[page.index('data-action="export"'):]
+    export = export[:export.index("</tr>")]
+    assert "行数</strong>: 1" in export and "公司名称" in export and "读法" in export and "CSV" in export
+    transfer = page[page.index('data-action="transfer"'):]
+    transfer = transfer[:transfer.index("</tr>")]
+    assert "负责人</strong>" in transfer and "小审" in transfer and "小计" in transfer
