@@ -121,7 +121,10 @@ def main() -> None:
     if engine.dialect.name == "postgresql":
         with create_engine(os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://"),
                            isolation_level="AUTOCOMMIT").connect() as conn:
+            conn.execute(text("SELECT setval(pg_get_serial_sequence('audit_log', 'id'), "
+                              "(SELECT max(id) FROM audit_log))"))  # the ids were given explicitly
             conn.execute(text("VACUUM ANALYZE audit_log"))
+            conn.execute(text("VACUUM ANALYZE audit_log_record"))
 
     client = app.test_client()
     client.post("/login/", data={"username": "admin", "password": PASSWORD})
@@ -156,10 +159,11 @@ def main() -> None:
 
         from app.extensions import db
         from models.audit import AuditLogRecord
+        from views.audit_log import TAB_LIMIT
 
         held = db.session.scalar(select(func.count()).select_from(AuditLogRecord)
                                  .where(AuditLogRecord.record_id == first + 17))
-    print(f"  (that customer has {held} entries; the tab shows the newest {min(held, 100)})")
+    print(f"  (that customer has {held} entries; the tab shows the newest {min(held, TAB_LIMIT)})")
 
     def edit():
         return client.put(f"/api/v1/customer/{first + 5}", json={"address": f"地址{next(edits)}"},
