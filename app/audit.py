@@ -13,11 +13,13 @@ from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
-from models.audit import AuditLog
+from models.audit import AuditLog, AuditLogRecord
 from models.mixins import utcnow
 
 DEFAULT_RETENTION_DAYS = 365
 MASK = "****"
+# acts whose record ids are not the module's records (an import's is its job's): not indexed as records
+NOT_RECORDS = ("import", "export")
 
 
 class AppendOnly(RuntimeError):
@@ -48,6 +50,10 @@ def record(action: str, module: Optional[str] = None, record_ids: Iterable = (),
     if has_request_context():
         entry.ip = (request.remote_addr or "")[:45] or None
         entry.user_agent = (request.user_agent.string or "")[:255] or None
+    if module and entry.record_ids and action not in NOT_RECORDS:
+        ids = dict.fromkeys(int(i) for i in entry.record_ids.split(",")
+                            if i.isascii() and i.isdigit() and int(i) < 2 ** 31)
+        entry.records = [AuditLogRecord(module=module, record_id=i) for i in ids]
     db.session.add(entry)
     return entry
 
@@ -92,6 +98,8 @@ def retention_days() -> int:
 def purge(now: Optional[dt.datetime] = None) -> int:
     """Remove the entries older than the retention setting; the only way an entry ever goes."""
     cutoff = (now or utcnow()) - dt.timedelta(days=retention_days())
+    db.session.execute(delete(AuditLogRecord).where(AuditLogRecord.entry_id.in_(
+        select(AuditLog.id).where(AuditLog.at < cutoff))).execution_options(synchronize_session=False))
     result = db.session.execute(delete(AuditLog).where(AuditLog.at < cutoff)
                                 .execution_options(synchronize_session=False))
     db.session.commit()
@@ -101,5 +109,5 @@ def purge(now: Optional[dt.datetime] = None) -> int:
 @event.listens_for(Session, "before_flush")
 def _refuse_changes(session, _flush_context, _instances):
     for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditLog) and (obj in session.deleted or session.is_modified(obj)):
+        if isinstance(obj, (AuditLog, AuditLogRecord)) and (obj in session.deleted or session.is_modified(obj)):
             raise AppendOnly("audit log entries cannot be changed or deleted")

@@ -251,7 +251,23 @@ def create_employee(*, name, mobile, password, department_id, role_ids=(), manag
         _apply_profile(employee, manager_id=manager_id)
         if seat_id not in (None, ""):
             _apply_profile(employee, seat_id=seat_id)
+        _audit_account(employee, "create", {"login": (None, _masked(mobile)),
+                                            **{k: (None, v) for k, v in _profile_values(employee).items() if v}})
     return employee
+
+
+def _masked(mobile: Optional[str]) -> Optional[str]:
+    from app.fieldperms import mask_mobile
+
+    return mask_mobile(mobile) if mobile and mobile != "admin" else mobile
+
+
+def _audit_account(employee: Employee, op: str, changes: Optional[dict] = None) -> None:
+    """新建员工, 重置密码, 重置登录账号 go into the audit trail (a login mobile masked, never a password)."""
+    from app import audit
+
+    audit.record("employee_change", module="employee", record_ids=[employee.id], changes=changes or None,
+                 detail={"op": op, "name": employee.first_name})
 
 
 def update_employee(employee_id, **changes) -> Employee:
@@ -354,6 +370,7 @@ def reset_password(employee_id, password: str) -> Employee:
         employee = get_employee(employee_id)
         employee.password = hash_password(password)
         sessions.end_all(employee)
+        _audit_account(employee, "reset_password")
     return employee
 
 
@@ -366,6 +383,7 @@ def reset_login(employee_id, mobile: str, password: str) -> Employee:
         if employee.username == "admin":
             raise CrmError(_l("The built-in administrator keeps the login name admin."))
         _check_mobile_free(mobile, exclude_id=employee.id)
+        _audit_account(employee, "reset_login", {"login": (_masked(employee.username), _masked(mobile))})
         employee.username = mobile
         employee.mobile = mobile
         employee.password = hash_password(password)

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from app import scopes
+from app import audit_records, scopes
 from app.errors import CrmError, NotFound, unit_of_work
 from app.inputs import check_column, parse_id
 from app.extensions import db
@@ -187,6 +187,7 @@ def create_record(model, data: dict[str, Any], user: Optional[Employee], after=N
             if hasattr(obj, "created_by_id") and user is not None:
                 obj.created_by_id = obj.updated_by_id = user.id
         _check_and_save(obj, after)
+        audit_records.record_created(obj, user)
     return obj
 
 
@@ -194,6 +195,7 @@ def update_record(obj, data: dict[str, Any], user: Optional[Employee], after=Non
     data = dict(data)
     data.pop("owner", None)  # owners change only through transfer, claim, assign and release
     with unit_of_work():
+        before = audit_records.snapshot(obj)
         with db.session.no_autoflush:
             _apply(obj, data, user)
             if issubclass(type(obj), OwnedMixin):
@@ -201,6 +203,7 @@ def update_record(obj, data: dict[str, Any], user: Optional[Employee], after=Non
             if hasattr(obj, "updated_by_id") and user is not None:
                 obj.updated_by_id = user.id
         _check_and_save(obj, after)
+        audit_records.record_changed(obj, before, user)
     return obj
 
 
@@ -208,6 +211,7 @@ def delete_record(obj) -> None:
     from app import audit
 
     with unit_of_work():
-        audit.record("delete", module=obj.__tablename__, record_ids=[obj.id], detail={"name": str(obj)[:200]})
+        audit.record("delete", module=obj.__tablename__, record_ids=[obj.id],
+                     detail={"name": audit_records.name_of(obj)})
         db.session.delete(obj)
         _flush(obj)

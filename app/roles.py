@@ -265,10 +265,21 @@ def write_matrix(role_id, matrix: Any) -> dict[str, Any]:
         from app import audit
 
         changed = audit.diff(before, after)
-        if changed:
+        fields = {"fields": changed.pop("fields")} if "fields" in changed else None
+        if changed:  # rights, statistics, data scope
             audit.record("role_change", module="role", record_ids=[role.id], changes=changed,
                          detail={"role": role.name})
+        if fields:
+            audit.record("field_permission_change", module="role", record_ids=[role.id], changes=fields,
+                         detail={"role": role.name})
     return read_matrix(role.id)
+
+
+def _audit_role(action: str, role, changes: dict, **detail) -> None:
+    from app import audit
+
+    audit.record(action, module="role", record_ids=[role.id], changes=changes or None,
+                 detail={"role": role.name, **detail})
 
 
 def create_role(name: str, kind: str = "customer") -> Any:
@@ -283,6 +294,7 @@ def create_role(name: str, kind: str = "customer") -> Any:
         db.session.add(RoleProfile(role_id=role.id, kind=kind, data_scope="self", analysis=""))
         rows = _permission_views({view for _perm, view in EVERYONE})
         role.permissions = [rows[pair] for pair in EVERYONE if pair in rows]
+        _audit_role("role_create", role, {"name": (None, name), "kind": (None, kind)})
     return role
 
 
@@ -303,17 +315,23 @@ def update_role(role_id, name: Optional[str] = None, kind: Optional[str] = None)
     with unit_of_work():
         role = get_role(role_id)
         profile = profile_of(role, create=True)
+        before: dict[str, Any] = {}
         if name is not None:
             name = check_name(name)
             if name != role.name:
                 _refuse_admin(role, _l("The administrator role cannot be renamed."))
                 _check_name_free(name, exclude_id=role.id)
+                before["name"] = role.name
                 role.name = name
         if kind is not None and kind != profile.kind:
             _check_kind(kind)
             _refuse_admin(role, _l("The administrator role cannot be changed."))
             _check_holders_for_kind(role, kind)
+            before["kind"] = profile.kind
             profile.kind = kind
+        changes = {k: (v, role.name if k == "name" else profile.kind) for k, v in before.items()}
+        if changes:
+            _audit_role("role_change", role, changes)
     return role
 
 
@@ -325,6 +343,7 @@ def delete_role(role_id) -> None:
         held = holder_counts([role.id])[role.id]
         if held:
             raise CrmError(_l("%(n)d employee(s) still hold this role; give them another role first.", n=held))
+        _audit_role("role_delete", role, {"name": (role.name, None)}, matrix=read_matrix(role.id))
         # in SQL, so the ORM does not load the holders (FAB's User, not our Employee) to unlink them
         role_table = _role_model().__table__
         for table, column in ((assoc_user_role, assoc_user_role.c.role_id),
@@ -351,6 +370,9 @@ def copy_role(role_id, name: str) -> Any:
         db.session.add_all(RoleFieldPermission(role_id=role.id, module=row.module, field=row.field, access=row.access)
                            for row in db.session.scalars(select(RoleFieldPermission)
                                                          .where(RoleFieldPermission.role_id == source.id)))
+        db.session.flush()
+        _audit_role("role_create", role, {"name": (None, name), "kind": (None, source_profile.kind)},
+                    copied_from=source.name)
     return role
 
 

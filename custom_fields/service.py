@@ -11,6 +11,7 @@ from sqlalchemy import BigInteger, String, cast, delete, func, select, update
 from app.errors import CrmError, NotFound, unit_of_work
 from app.extensions import db
 from app.inputs import is_id
+from custom_fields import audit as field_audit
 from custom_fields.definitions import forget, snapshot
 from custom_fields.models import RECORD_MODELS, VALUE_MODELS, FieldDefinition, FieldModule, FieldOption
 from custom_fields.types import TYPES, FieldValueError
@@ -53,6 +54,8 @@ def create_field(module: str, data: dict[str, Any]) -> FieldDefinition:
         row.key = f"f{row.id}"  # stable, unique in the module, never reused (ids are not)
         _resolve_default(row, data)
         _touch(module)
+        db.session.flush()
+        field_audit.created(row)
     forget(module)
     return row
 
@@ -60,6 +63,7 @@ def create_field(module: str, data: dict[str, Any]) -> FieldDefinition:
 def update_field(field_id, data: dict[str, Any]) -> FieldDefinition:
     with unit_of_work():
         row = get_field(field_id)
+        before = field_audit.state(row)
         was_unique = row.unique
         _apply(row, data, has_values=value_count(row.module, row.id) > 0)
         db.session.flush()
@@ -67,6 +71,8 @@ def update_field(field_id, data: dict[str, Any]) -> FieldDefinition:
         if row.unique != was_unique:
             _set_unique(row)
         _touch(row.module)
+        db.session.flush()
+        field_audit.changed(row, before)
     forget(row.module)
     return row
 
@@ -81,6 +87,7 @@ def delete_field(field_id, confirm: bool = False) -> int:
             raise NeedsConfirmation(_l("%(n)d records hold a value for %(field)s. Deleting the field removes "
                                        "these values as well; confirm to go on.", n=count, field=row.label), count)
         model = VALUE_MODELS[row.module]
+        field_audit.deleted(row, count)
         db.session.execute(delete(model).where(model.field_id == row.id))
         module = row.module
         db.session.delete(row)
@@ -100,6 +107,8 @@ def reorder(module: str, field_ids: Iterable[int]) -> None:
             ids = []
         if sorted(ids) != sorted(rows):
             raise CrmError(_l("The new order must list every field of the module once."))
+        before = [row.id for row in sorted(rows.values(), key=lambda r: (r.sort_order, r.id))]
+        field_audit.reordered(module, before, ids, {i: row.label for i, row in rows.items()})
         for position, field_id in enumerate(ids, 1):
             rows[field_id].sort_order = position
         _touch(module)

@@ -22,6 +22,11 @@ AUDIT_ACTIONS = {
     "transfer": _l("Transfer"), "claim": _l("Claim"), "assign": _l("Assign"), "release": _l("Return to pool"),
     "auto_release": _l("Automatic return to pool"), "role_change": _l("Role permission change"),
     "employee_change": _l("Employee change"), "seat_binding": _l("Seat binding"),
+    "create": _l("Create"), "update": _l("Edit"), "lockout_lifted": _l("Lockout lifted"),
+    "role_create": _l("Role created"), "role_delete": _l("Role deleted"),
+    "field_permission_change": _l("Field permission change"),
+    "custom_field_create": _l("Custom field added"), "custom_field_change": _l("Custom field changed"),
+    "custom_field_delete": _l("Custom field deleted"),
 }
 
 
@@ -43,6 +48,8 @@ class AuditLog(Model):
     detail: Mapped[Optional[str]] = mapped_column(Text)  # JSON: row count and filter of an export, ...
 
     actor = relationship("Employee", foreign_keys=[actor_id])
+    records = relationship("AuditLogRecord", cascade="save-update, merge", passive_deletes=True,
+                           lazy="noload")
 
     def action_label(self) -> str:
         return str(AUDIT_ACTIONS.get(self.action, self.action))
@@ -57,3 +64,15 @@ class AuditLog(Model):
 
     def __repr__(self) -> str:
         return f"{self.action} {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class AuditLogRecord(Model):
+    """One record an entry is about (module, id): the index behind a record's own trail (a customer's
+    操作记录 tab), so it is found without scanning every entry's `record_ids`. Written with the entry."""
+
+    __tablename__ = "audit_log_record"
+    __table_args__ = (Index("ix_audit_log_record_module_record", "module", "record_id", "entry_id"),)
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("audit_log.id", ondelete="CASCADE"), primary_key=True)
+    record_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    module: Mapped[str] = mapped_column(String(32), nullable=False)

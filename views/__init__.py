@@ -55,6 +55,9 @@ def register(appbuilder) -> None:
     add(ChoiceView, "Options", _l("Option lists"), SETTINGS, "fa-list")
     add(PoolRulesView, "PoolRules", _l("Public pool rules"), SETTINGS, "fa-life-ring")
     add(CustomFieldsView, "CustomFields", _l("Custom fields"), SETTINGS, "fa-sliders")
+    from views.audit_log import AuditLogView
+
+    add(AuditLogView, "AuditLog", _l("Audit log"), SETTINGS, "fa-history")
     appbuilder.add_api(DepartmentApi)
     appbuilder.add_api(EmployeeApi)
     appbuilder.add_api(CustomFieldApi)

@@ -42,9 +42,26 @@ def crm_pool_followups(customer_id):
     return pool_followups(customer_id, g.user)
 
 
+def crm_audit_entries(customer_id, module="customer"):
+    """操作记录: the customer's audit entries, as the user may see them (views/audit_log.py)."""
+    from views.audit_log import customer_entries
+
+    return customer_entries(customer_id, module)
+
+
+def crm_audit_all_url(customer_id):
+    """The link from a customer's 操作记录 tab to all its entries in 设置 → 审计日志 (控制台 right only)."""
+    from flask import url_for
+
+    from views.console import console_allowed
+
+    return url_for("AuditLogView.list", module="customer", record=customer_id) if console_allowed() else None
+
+
 def register_template_helpers(appbuilder) -> None:
     from models.org import AccountState
 
     current_app.jinja_env.globals.update(crm_groups=crm_groups, crm_group_name=crm_group_name,
                                          crm_owner_history=crm_owner_history, crm_pool_followups=crm_pool_followups,
+                                         crm_audit_entries=crm_audit_entries, crm_audit_all_url=crm_audit_all_url,
                                          account_states=lambda: list(AccountState))
