@@ -286,8 +286,8 @@ def restore(model, pk, reach=None, user=None) -> dict[type, list[int]]:
         if not is_root(obj):
             root_module, root_id = batch_root(obj.deleted_batch)
             root = binned(MODELS[root_module], root_id)
-            raise Conflict(_l("This record was deleted together with %(record)s; restore that one.",
-                              record=str(root) if root is not None else f"#{root_id}"))
+            name = str(root) if root is not None else "#" + str(root_id)
+            raise Conflict(_l("This record was deleted together with %(record)s; restore that one.", record=name))
         batch = obj.deleted_batch
         records = batch_records(batch)
         _parents_binned(obj, records)

@@ -165,6 +165,9 @@ class FollowUp(BinnedMixin, OwnedMixin, Model):
     def way_label(self) -> str:
         return str(dict(FOLLOWUP_WAYS).get(self.way, self.way))
 
+    def __repr__(self) -> str:
+        return (self.content or "")[:40] or f"#{self.id}"
+
 
 OWNER_ACTIONS = {
     "create": _l("Created"), "claim": _l("Claimed"), "assign": _l("Assigned"), "release": _l("Returned to the pool"),

@@ -55,6 +55,11 @@ def register(appbuilder) -> None:
     add(ChoiceView, "Options", _l("Option lists"), SETTINGS, "fa-list")
     add(PoolRulesView, "PoolRules", _l("Public pool rules"), SETTINGS, "fa-life-ring")
     add(CustomFieldsView, "CustomFields", _l("Custom fields"), SETTINGS, "fa-sliders")
+    from views.recycle import RecycleBinApi, RecycleBinView, RecycleRestoreApi
+
+    add(RecycleBinView, "RecycleBin", _l("Recycle bin"), SETTINGS, "fa-recycle")
+    appbuilder.add_api(RecycleBinApi)
+    appbuilder.add_api(RecycleRestoreApi)
     appbuilder.add_api(DepartmentApi)
     appbuilder.add_api(EmployeeApi)
     appbuilder.add_api(CustomFieldApi)
