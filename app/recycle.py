@@ -275,12 +275,15 @@ def restore(model, pk, reach=None, user=None) -> dict[type, list[int]]:
 
     from app.locking import write_lock
 
-    query = select(model).where(model.id == pk, model.deleted_at.isnot(None))
+    batch = None
+    query = select(model.id).where(model.id == pk, model.deleted_at.isnot(None))
     if reach is not None:
         query = query.where(reach)
     try:
         write_lock()  # SQLite: the writer from the first read on (PostgreSQL: the row lock below)
-        obj = db.session.scalar(query.execution_options(**OPTIONS).with_for_update())
+        # the row lock (PostgreSQL) makes a second restore of the same record wait, then find it restored
+        found = db.session.scalar(query.execution_options(**OPTIONS).with_for_update())
+        obj = binned(model, found) if found is not None else None
         if obj is None:
             raise NotFound(_l("This record is not in the recycle bin."))
         if not is_root(obj):
@@ -304,7 +307,13 @@ def restore(model, pk, reach=None, user=None) -> dict[type, list[int]]:
         db.session.flush()
         db.session.commit()
     except IntegrityError:
+        # a concurrent save took a unique value between the check and the write: the index refused ours; say
+        # which value (the other transaction has committed by now)
         db.session.rollback()
+        try:
+            _conflicts(batch_records(batch))
+        finally:
+            db.session.rollback()
         raise Conflict(_l("Cannot restore: one of its unique values was taken by another record just now."))
     except BaseException:
         db.session.rollback()
