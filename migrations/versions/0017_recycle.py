@@ -28,9 +28,11 @@ depends_on = None
 TABLES = ('customer', 'contact', 'opportunity', 'contract', 'product', 'followup', 'invoice')
 # table -> its unique column (a constraint until now; PostgreSQL named it <table>_<column>_key)
 UNIQUE = {'customer': 'mobile', 'product': 'code', 'contract': 'number', 'invoice': 'number'}
-# the keyword columns of app/textsearch.INDEXED for the rebuilt tables (SQLite FTS5 triggers)
-SEARCH_COLUMNS = {'customer': ('company_name', 'contact_name', 'mobile'), 'product': ('code', 'name'),
-                  'contract': ('number', 'name'), 'invoice': ('number',)}
+# the keyword columns of app/textsearch.INDEXED (as in 0012_speed) of these tables: a table rebuilt on SQLite
+# loses its FTS5 triggers
+SEARCH_COLUMNS = {'customer': ('company_name', 'contact_name', 'mobile'), 'contact': ('name', 'mobile'),
+                  'opportunity': ('name',), 'contract': ('number', 'name'), 'product': ('code', 'name'),
+                  'followup': ('content',), 'invoice': ('number',)}
 # index name -> (table, columns): made partial WHERE deleted_at IS NULL (as declared in models/stats_indexes.py
 # and the models' __table_args__)
 LIVE_INDEXES = {
@@ -127,7 +129,7 @@ def downgrade():
             batch.drop_column('deleted_batch')
             batch.drop_column('deleted_by_id')
             batch.drop_column('deleted_at')
-        if not postgresql and table in SEARCH_COLUMNS:
+        if not postgresql:
             _fts_triggers(table)
     if not postgresql:
         for table, column in UNIQUE.items():
