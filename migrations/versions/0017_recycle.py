@@ -9,7 +9,8 @@ implicit DELETE of the old table would cascade to every child row), which drops 
 (app/textsearch.py): they are created again here.
 
 The data center's covering indexes (0008_stats) and the owner index the lists count on become partial as
-well (`WHERE deleted_at IS NULL`), so the queries that now say `deleted_at IS NULL` still read them alone.
+well (`WHERE deleted_at IS NULL`, with deleted_at as their last column), so the queries that now say
+`deleted_at IS NULL` still read them alone.
 
 Revision ID: 0017_recycle
 Revises: 0013_audit
@@ -71,8 +72,18 @@ def _fts_triggers(table):
                f"INSERT INTO {table}_fts(rowid, {names}) VALUES (new.id, {new}); END")
 
 
+def _analysed_tables():
+    """SQLite: the tables the planner has statistics for (ANALYZE ran once); a rebuilt table loses them."""
+    bind = op.get_bind()
+    if not bind.execute(sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+        return []
+    found = {row[0] for row in bind.execute(sa.text('SELECT DISTINCT tbl FROM sqlite_stat1'))}
+    return [table for table in TABLES if table in found]
+
+
 def upgrade():
     postgresql = _postgresql()
+    analysed = [] if postgresql else _analysed_tables()
     # first the rebuilds (SQLite), while these tables have no partial index for batch mode to carry over
     for table, column in UNIQUE.items():
         if postgresql:
@@ -105,7 +116,11 @@ def upgrade():
                         postgresql_where=sa.text('deleted_at IS NOT NULL'))
     for name, (table, columns) in LIVE_INDEXES.items():
         op.drop_index(name, table_name=table)
-        op.create_index(name, table, columns, sqlite_where=LIVE, postgresql_where=LIVE)
+        # deleted_at as the last column although the index holds only NULLs there: SQLite counts an index as
+        # covering only when it names every column of the statement (which says deleted_at IS NULL)
+        op.create_index(name, table, columns + ['deleted_at'], sqlite_where=LIVE, postgresql_where=LIVE)
+    for table in analysed:  # the statistics the rebuild dropped, and those of the new indexes
+        op.execute(f'ANALYZE {table}')
 
 
 def downgrade():
