@@ -296,3 +296,42 @@ def test_the_bin_screen_needs_a_delete_right_and_shows_days_left(client, people)
     assert client.get("/recycle_bin/list/?module=nope").status_code == 400
     assert client.get(f"/api/v1/followup/?q={prison.dumps({'filters': []})}",
                       headers=bearer(client, people["alice_login"], "secret12")).get_json()["count"] == 0
+
+
+def test_dialing_the_pool_the_phone_site_and_groups_do_not_see_a_binned_customer(client, people, admin_headers):
+    from app import groups, telephony
+    from app.errors import NotFound
+    from tests import callfixtures as cf
+
+    app = client.application
+    with app.app_context():
+        alice = db.session.get(type(f.admin()), people["alice"])
+        f.as_user(alice)
+        cf.seat(alice)
+        pooled = f.customer(None, "公海丙公司", "13911115555").id
+        group = groups.create_group("重点", alice)
+        groups.add_to_group(group.id, [people["mine"]["customer"]], alice)
+        group_id = group.id
+        db.session.remove()
+    alice_headers = bearer(client, people["alice_login"], "secret12")
+    assert client.delete(f"/api/v1/customer/{people['mine']['customer']}", headers=alice_headers).status_code == 200
+    assert client.delete(f"/api/v1/pool/{pooled}", headers=admin_headers).status_code == 200
+    with app.app_context():
+        alice = db.session.get(type(f.admin()), people["alice"])
+        f.as_user(alice)
+        # dialing by record is 404; a typed number no longer links the call to the binned customer
+        with pytest.raises(NotFound):
+            telephony.dial(alice, customer_id=people["mine"]["customer"])
+        assert telephony.dial(alice, number="13911110001").record.customer_id is None
+        from models.crm import CustomerGroup
+
+        assert db.session.get(CustomerGroup, group_id).member_count() == 0
+        db.session.remove()
+    assert pooled not in client.get("/api/v1/pool/", headers=admin_headers).get_json()["ids"]
+    phone = app.test_client()
+    assert phone.post("/m/login", data={"username": people["alice_login"], "password": "secret12"}).status_code == 302
+    assert phone.get(f"/m/customer/{people['mine']['customer']}").status_code == 404
+    assert "甲公司" not in phone.get("/m/customers?q=甲").get_data(as_text=True)
+    # the pool's customer comes back into the pool, for someone who may delete there
+    assert client.post(f"/api/v1/customer/{pooled}/restore", headers=admin_headers).status_code == 200
+    assert pooled in client.get("/api/v1/pool/", headers=admin_headers).get_json()["ids"]
