@@ -121,9 +121,10 @@ def entries(user, module: Optional[str] = None, page: int = 0, page_size: int = 
 
 
 def recycle_module_label(module: str):
-    from app.permissions import MODULES
+    """The module's name as its menu entry says it (客户, 联系人, ...)."""
+    from views.generator import SPEC_BY_MODEL
 
-    return MODULES[module][0]
+    return SPEC_BY_MODEL[recycle.MODELS[module]].label
 
 
 def restore(module: str, pk, user) -> dict:
