@@ -87,6 +87,8 @@ class Config:
     WTF_CSRF_ENABLED = True
     # 审计日志: how long entries are kept; `flask crm audit-purge` removes older ones
     AUDIT_RETENTION_DAYS = int(os.environ.get("AUDIT_RETENTION_DAYS", "365"))
+    # 回收站: days a deleted record can be restored; `flask crm purge-deleted` removes older ones
+    RECYCLE_BIN_DAYS = int(os.environ.get("RECYCLE_BIN_DAYS", "30"))
     # login lockout: this many failed logins of one account within the window lock it for the window
     LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", "10"))
     LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))

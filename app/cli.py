@@ -193,6 +193,16 @@ def audit_purge_command() -> None:
                f"days removed.")
 
 
+@crm.command("purge-deleted")
+def purge_deleted_command() -> None:
+    """Remove records in the recycle bin for more than RECYCLE_BIN_DAYS, with their custom values and the
+    records deleted with them (run daily)."""
+    from app import recycle
+
+    removed = recycle.purge_expired()
+    click.echo(f"{removed} record(s) deleted more than {recycle.days()} days ago removed from the recycle bin.")
+
+
 @crm.command("demo-data")
 def demo_data_command() -> None:
     """Load demo data into an empty database (a department tree and employees in every state)."""

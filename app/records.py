@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
@@ -207,10 +208,23 @@ def update_record(obj, data: dict[str, Any], user: Optional[Employee], after=Non
     return obj
 
 
-def delete_record(obj) -> None:
-    from app import audit
+def delete_record(obj, user: Optional[Employee] = None) -> None:
+    """A customer, contact, opportunity, contract, product, follow-up or invoice goes to the recycle bin with
+    what hangs off it (app/recycle.py); other records are deleted."""
+    from app import audit, recycle
+    from app.locking import write_lock
+    from models.mixins import BinnedMixin
 
+    if user is None and has_request_context():
+        user = g.get("user")
     with unit_of_work():
+        if isinstance(obj, BinnedMixin):
+            pk, name = obj.id, audit_records.name_of(obj)
+            write_lock()
+            batch = recycle.move_to_bin(obj, user)
+            audit.record("delete", module=obj.__tablename__, record_ids=[pk],
+                         detail={"name": name, "recycle_batch": batch})
+            return
         audit.record("delete", module=obj.__tablename__, record_ids=[obj.id],
                      detail={"name": audit_records.name_of(obj)})
         db.session.delete(obj)

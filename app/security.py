@@ -157,6 +157,10 @@ class CrmSecurityManager(SecurityManager):
         if view_name and view_name.startswith(STATS_RESOURCE_PREFIX):
             # 数据中心: a page opens with its 数据分析 right (RoleProfile.analysis), not a permission row
             return _stats_access(user, view_name)
+        if view_name == RECYCLE_BIN_RESOURCE:
+            # 回收站: opens with the delete right of any module whose records go to the bin
+            return user is not None and not user.is_anonymous and user.is_active and any(
+                ("can_delete", module) in self.permission_pairs(user) for module in RECYCLE_BIN_MODULES)
         if user is not None and not user.is_anonymous and user.is_active:
             return (permission_name, view_name) in self.permission_pairs(user)
         return super().has_access(permission_name, view_name)
@@ -228,6 +232,8 @@ def _session_ended(sender, user=None, **extra):
 
 
 STATS_RESOURCE_PREFIX = "stats:"
+RECYCLE_BIN_RESOURCE = "recycle:bin"
+RECYCLE_BIN_MODULES = ("customer", "pool", "contact", "opportunity", "contract", "product", "followup", "invoice")
 
 
 def _stats_access(user, view_name: str) -> bool:

@@ -159,3 +159,13 @@ ContactFieldValue = VALUE_MODELS["contact"]
 ProductFieldValue = VALUE_MODELS["product"]
 ContractFieldValue = VALUE_MODELS["contract"]
 InvoiceFieldValue = VALUE_MODELS["invoice"]
+
+
+def not_binned(module: str, record_id):
+    """The value rows of records not in the recycle bin (app/recycle.py), for statements that read value rows
+    without their record: NOT EXISTS a binned record with that id (Core, which the ORM hook leaves alone;
+    the probe is the record's primary key, or on PostgreSQL an anti-join with the few binned ids)."""
+    from sqlalchemy import exists
+
+    table = RECORD_MODELS[module].__table__
+    return ~exists().where(table.c.id == record_id, table.c.deleted_at.isnot(None))

@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased
 from app.errors import CrmError
 from app.extensions import db
 from custom_fields.definitions import Definition
-from custom_fields.models import VALUE_MODELS
+from custom_fields.models import VALUE_MODELS, not_binned
 from custom_fields.types import FieldValueError
 
 OPERATORS = {"eq": _l("equals"), "gte": _l("from"), "lte": _l("to"), "has": _l("includes")}
@@ -200,7 +200,8 @@ def _value_count(module: str, conditions: list[Condition], cap: Optional[int] = 
     over the cap, so a 多选 LIKE or a wide range stops after cap + 1 matches instead of reading every one."""
     value_model = VALUE_MODELS[module]
     driver = aliased(value_model, name="cfv0")
-    query = select(driver.record_id).select_from(driver).where(conditions[0].predicate(driver))
+    query = select(driver.record_id).select_from(driver).where(conditions[0].predicate(driver),
+                                                               not_binned(module, driver.record_id))
     for index, item in enumerate(conditions[1:], 1):
         alias = aliased(value_model, name=f"cfv{index}")
         query = query.join(alias, alias.record_id == driver.record_id).where(item.predicate(alias))

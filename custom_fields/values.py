@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from app.errors import CrmError
 from app.extensions import db
 from custom_fields.definitions import Definition, definitions
-from custom_fields.models import VALUE_MODELS
+from custom_fields.models import VALUE_MODELS, not_binned
 from custom_fields.types import FieldValueError
 
 _VALUE_COLUMNS = ("value_text", "value_long", "value_number", "value_date", "value_datetime", "value_bool",
@@ -131,7 +131,8 @@ def _taken(module: str, definition: Definition, value, record_id: Optional[int])
     model = value_model(module)
     kind = definition.field_type
     column = getattr(model, kind.column)
-    query = select(model.record_id).where(model.field_id == definition.id, column == kind.stored(value))
+    query = select(model.record_id).where(model.field_id == definition.id, column == kind.stored(value),
+                                          not_binned(module, model.record_id))
     if record_id is not None:
         query = query.where(model.record_id != record_id)
     return db.session.scalar(query.limit(1)) is not None

@@ -95,14 +95,28 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == 'sqlite'
+        if sqlite:
+            # a table rebuilt by batch mode drops the old table: with foreign keys on, that DELETE would
+            # cascade to every child row (SQLite). Off for the migrations (outside any transaction, or the
+            # pragma does nothing), checked and on again after them.
+            connection.connection.driver_connection.execute('PRAGMA foreign_keys=OFF')
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
             **conf_args
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                driver = connection.connection.driver_connection
+                broken = driver.execute('PRAGMA foreign_key_check').fetchall()
+                driver.execute('PRAGMA foreign_keys=ON')
+                if broken:
+                    logger.warning('rows whose foreign key points nowhere: %s', broken[:10])
 
 
 if context.is_offline_mode():

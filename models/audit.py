@@ -27,6 +27,7 @@ AUDIT_ACTIONS = {
     "field_permission_change": _l("Field permission change"),
     "custom_field_create": _l("Custom field added"), "custom_field_change": _l("Custom field changed"),
     "custom_field_delete": _l("Custom field deleted"),
+    "purge": _l("Delete for good"),  # 回收站: removed for good (by an administrator or `crm purge-deleted`)
 }
 
 

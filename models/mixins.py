@@ -2,7 +2,7 @@
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import DateTime, ForeignKey, func
+from sqlalchemy import DateTime, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column, relationship
 
 
@@ -62,3 +62,41 @@ class OwnedMixin:
 
     def owner_name(self) -> str:
         return self.owner.first_name if self.owner else ""
+
+
+class BinnedMixin:
+    """A record that goes to the recycle bin (回收站) when deleted: it stays in its table with `deleted_at`
+    set and is invisible everywhere else (app/recycle.py). Records deleted together (a customer with its
+    contacts, follow-ups, opportunities, contracts and invoices) share `deleted_batch` and come back
+    together."""
+
+    deleted_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, nullable=True)
+    deleted_batch: Mapped[Optional[str]] = mapped_column(String(32), nullable=True)
+
+    @declared_attr
+    def deleted_by_id(cls) -> Mapped[Optional[int]]:
+        return mapped_column(ForeignKey("ab_user.id", ondelete="SET NULL"), nullable=True)
+
+    @declared_attr
+    def deleted_by(cls):
+        return relationship("Employee", foreign_keys=[cls.deleted_by_id], lazy="select")
+
+
+def live_unique(table: str, column: str) -> tuple:
+    """A unique value among the records not in the bin (a partial unique index), and an index on the
+    binned ones by the same value (an import's duplicate check finds them: "在回收站中")."""
+    from sqlalchemy import Index, text
+
+    return (Index(f"uq_{table}_{column}_live", column, unique=True, sqlite_where=text("deleted_at IS NULL"),
+                  postgresql_where=text("deleted_at IS NULL")),
+            Index(f"ix_{table}_{column}_binned", column, sqlite_where=text("deleted_at IS NOT NULL"),
+                  postgresql_where=text("deleted_at IS NOT NULL")))
+
+
+def binned_indexes(table: str) -> tuple:
+    from sqlalchemy import Index, text
+
+    return (Index(f"ix_{table}_deleted_at", "deleted_at", sqlite_where=text("deleted_at IS NOT NULL"),
+                  postgresql_where=text("deleted_at IS NOT NULL")),
+            Index(f"ix_{table}_deleted_batch", "deleted_batch", sqlite_where=text("deleted_batch IS NOT NULL"),
+                  postgresql_where=text("deleted_batch IS NOT NULL")))

@@ -12,15 +12,16 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.choices import Choice
 from models.crm import COMMON_LABELS, Customer
-from models.mixins import AuditMixin, OwnedMixin, TimestampMixin
+from models.mixins import AuditMixin, BinnedMixin, OwnedMixin, TimestampMixin, binned_indexes, live_unique
 
 Money = Numeric(14, 2)
 
 
-class Opportunity(OwnedMixin, AuditMixin, Model):
+class Opportunity(BinnedMixin, OwnedMixin, AuditMixin, Model):
     """商机."""
 
     __tablename__ = "opportunity"
+    __table_args__ = binned_indexes("opportunity")
     owner_follows = None
     field_labels = {**COMMON_LABELS, "name": _l("Opportunity name"), "amount": _l("Amount"), "stage": _l("Stage"),
                     "expected_close": _l("Expected close")}
@@ -41,10 +42,11 @@ class Opportunity(OwnedMixin, AuditMixin, Model):
         return self.name
 
 
-class Contract(OwnedMixin, AuditMixin, Model):
+class Contract(BinnedMixin, OwnedMixin, AuditMixin, Model):
     """合同."""
 
     __tablename__ = "contract"
+    __table_args__ = (*live_unique("contract", "number"), *binned_indexes("contract"))
     label_column = "number"
     unique_fields = ("number",)
     field_labels = {**COMMON_LABELS, "number": _l("Contract number"), "name": _l("Contract name"),
@@ -56,7 +58,7 @@ class Contract(OwnedMixin, AuditMixin, Model):
                                              index=True)
     opportunity_id: Mapped[Optional[int]] = mapped_column(ForeignKey("opportunity.id", ondelete="SET NULL"),
                                                           index=True)
-    number: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    number: Mapped[str] = mapped_column(String(64), nullable=False)
     name: Mapped[str] = mapped_column(String(128), nullable=False)
     amount: Mapped[Optional[decimal.Decimal]] = mapped_column(Money)
     signed_on: Mapped[Optional[dt.date]] = mapped_column(Date)
@@ -71,16 +73,17 @@ class Contract(OwnedMixin, AuditMixin, Model):
         return f"{self.number} {self.name}"
 
 
-class Product(TimestampMixin, Model):
+class Product(BinnedMixin, TimestampMixin, Model):
     """产品 (not owned: every employee who may see products sees all of them)."""
 
     __tablename__ = "product"
+    __table_args__ = (*live_unique("product", "code"), *binned_indexes("product"))
     unique_fields = ("code",)
     field_labels = {"code": _l("Product code"), "name": _l("Product name"), "price": _l("Price"), "unit": _l("Unit"),
                     "on_sale": _l("On sale"), "description": _l("Description"), "created_at": _l("Created at")}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    code: Mapped[str] = mapped_column(String(64), nullable=False)
     name: Mapped[str] = mapped_column(String(128), nullable=False)
     price: Mapped[Optional[decimal.Decimal]] = mapped_column(Money)
     unit: Mapped[Optional[str]] = mapped_column(String(16))
@@ -92,10 +95,11 @@ class Product(TimestampMixin, Model):
         return f"{self.code} {self.name}"
 
 
-class Invoice(OwnedMixin, AuditMixin, Model):
+class Invoice(BinnedMixin, OwnedMixin, AuditMixin, Model):
     """发票; owned with its contract."""
 
     __tablename__ = "invoice"
+    __table_args__ = (*live_unique("invoice", "number"), *binned_indexes("invoice"))
     label_column = "number"
     unique_fields = ("number",)
     owner_follows = "contract"
@@ -110,7 +114,7 @@ class Invoice(OwnedMixin, AuditMixin, Model):
     # the contract's customer, kept on the invoice so the customer's page can list its invoices
     customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id", ondelete="CASCADE"), nullable=False,
                                              index=True)
-    number: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    number: Mapped[str] = mapped_column(String(64), nullable=False)
     amount: Mapped[decimal.Decimal] = mapped_column(Money, nullable=False)
     issued_on: Mapped[Optional[dt.date]] = mapped_column(Date)
     status_id: Mapped[Optional[int]] = mapped_column(ForeignKey("choice.id"))

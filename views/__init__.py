@@ -58,6 +58,11 @@ def register(appbuilder) -> None:
     from views.audit_log import AuditLogView
 
     add(AuditLogView, "AuditLog", _l("Audit log"), SETTINGS, "fa-history")
+    from views.recycle import RecycleBinApi, RecycleBinView, RecycleRestoreApi
+
+    add(RecycleBinView, "RecycleBin", _l("Recycle bin"), SETTINGS, "fa-recycle")
+    appbuilder.add_api(RecycleBinApi)
+    appbuilder.add_api(RecycleRestoreApi)
     appbuilder.add_api(DepartmentApi)
     appbuilder.add_api(EmployeeApi)
     appbuilder.add_api(CustomFieldApi)

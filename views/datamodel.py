@@ -53,7 +53,10 @@ class CrmInterface(SafeInterface):
         inner = self._apply_inner_all(query, filters, select_columns=select_columns, aliases_mapping={})
         # the primary key, not a literal: a list without any filter on the table (seats have no data scope)
         # would otherwise lose its FROM and count one row
-        key = inspect(self.obj).primary_key[0]
+        # (as the mapped attribute, not the table's column: the statement stays an ORM one, which the recycle
+        # bin's hook narrows to records not in the bin — app/recycle.py)
+        mapper = inspect(self.obj)
+        key = mapper.get_property_by_column(mapper.primary_key[0]).class_attribute
         limited = inner.with_entities(key).order_by(None).limit(self.count_cap + 1).subquery()
         return self.session.query(func.count()).select_from(limited).scalar()
 

@@ -447,7 +447,7 @@ def remove(spec: ModuleSpec, item, user) -> None:
     if spec.service is not None:
         spec.service.delete(item, user)
     else:
-        records.delete_record(item)
+        records.delete_record(item, user)
 
 
 # ---------------------------------------------------------------- the screen

@@ -24,11 +24,13 @@ from app.importing import files, mapping, workbooks
 from app.importing.writing import RecordWriter
 from app.importing.columns import template_columns
 from app.importing.values import CellError, convert
-from custom_fields.models import VALUE_MODELS
+from custom_fields.models import VALUE_MODELS, not_binned
 from models.crm import Customer
 from models.jobs import ImportJob
 from models.mixins import utcnow
 from models.org import Employee
+
+BINNED = "binned"  # _existing(): the key is held by a record in the recycle bin only
 
 class Row:
     __slots__ = ("number", "cells", "values", "custom", "key", "parent")
@@ -205,6 +207,9 @@ class Importer(RecordWriter):
             match = found.get(row.key)
             if match is None:
                 new_rows.append(row)
+            elif match == BINNED:
+                failed.append((row, _l("%(field)s %(value)s is in the recycle bin: restore it there, or wait until "
+                                       "it is removed.", field=self.key_column.bare, value=row.key)))
             elif job.duplicate != "overwrite":
                 skipped.append((row, _l("%(field)s is a duplicate; skipped", field=self.key_column.bare)))
             else:
@@ -237,15 +242,22 @@ class Importer(RecordWriter):
     # ---------------------------------------------------------------- lookups
 
     def _existing(self, keys: list) -> dict:
-        """{key: (id, owner_id)} of the records already holding one of the keys (the pool's too)."""
+        """{key: (id, owner_id)} of the records already holding one of the keys (the pool's too). A key held
+        only by a record in the recycle bin: {key: BINNED} (the row is refused: "在回收站中")."""
         result = {}
         key_col = self.table.c[self.key]
         owner_col = self.table.c.owner_id if "owner_id" in self.table.c else None
+        binned = self.table.c.deleted_at.isnot(None) if "deleted_at" in self.table.c else None
         for start in range(0, len(keys), 900):
             part = keys[start:start + 900]
             query = select(self.table.c.id, key_col, owner_col if owner_col is not None else self.table.c.id)
+            if binned is not None:  # each on its partial index (live: the unique one; binned: its own)
+                query = query.where(~binned)
             for pk, key, owner in db.session.execute(query.where(key_col.in_(part))):
                 result.setdefault(key, (pk, owner if owner_col is not None else None))
+            if binned is not None:
+                for key in db.session.scalars(select(key_col).where(key_col.in_(part), binned)):
+                    result.setdefault(key, BINNED)
         return result
 
     def _overwrite_refusal(self, match):
@@ -320,8 +332,9 @@ class Importer(RecordWriter):
             taken = set()
             values = list(wanted)
             for start in range(0, len(values), 900):
-                taken.update(db.session.scalars(select(column).where(model.field_id == definition.id,
-                                                                     column.in_(values[start:start + 900]))))
+                taken.update(db.session.scalars(select(column).where(
+                    model.field_id == definition.id, column.in_(values[start:start + 900]),
+                    not_binned(self.spec.custom_fields, model.record_id))))
             counted = {}
             for row in rows:
                 value = row.custom.get(definition.id)

@@ -113,7 +113,9 @@ class RecordWriter:
             with cursor.copy(f"COPY {stage} ({columns}) FROM STDIN") as copy:
                 for item in params:
                     copy.write_row(tuple(item.values()))
-            conflict = f" ON CONFLICT ({self.key}) DO NOTHING" if unique else ""
+            # the unique index is partial (records not in the recycle bin): the conflict target names its predicate
+            live = " WHERE deleted_at IS NULL" if "deleted_at" in self.table.c else ""
+            conflict = f" ON CONFLICT ({self.key}){live} DO NOTHING" if unique else ""
             cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ORDER BY {self.key}"
                            f"{conflict} RETURNING id, {self.key}")
             return {key: pk for pk, key in cursor.fetchall()}
@@ -145,7 +147,8 @@ class RecordWriter:
         else:
             from sqlalchemy.dialects.sqlite import insert
         statement = insert(self.table)
-        return statement.on_conflict_do_nothing(index_elements=[self.key]) if unique else statement
+        live = self.table.c.deleted_at.is_(None) if "deleted_at" in self.table.c else None
+        return statement.on_conflict_do_nothing(index_elements=[self.key], index_where=live) if unique else statement
 
     def _value_plan(self):
         """Per custom field: where its stored value goes in a value row (record_id, field_id, *VALUE_COLUMNS)."""
