@@ -22,6 +22,7 @@ AUDIT_ACTIONS = {
     "transfer": _l("Transfer"), "claim": _l("Claim"), "assign": _l("Assign"), "release": _l("Return to pool"),
     "auto_release": _l("Automatic return to pool"), "role_change": _l("Role permission change"),
     "employee_change": _l("Employee change"), "seat_binding": _l("Seat binding"),
+    "lockout_lifted": _l("Lockout lifted"),
 }
 
 
