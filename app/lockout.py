@@ -213,3 +213,18 @@ def locked_logins() -> set[str]:
     if has_request_context():
         g._crm_locked_logins = keys
     return keys
+
+
+def lift_employee_lock(employee_id):
+    """解除锁定: an administrator lets a locked employee try again at once (audited `lockout_lifted`)."""
+    from app import audit
+    from app.errors import CrmError, unit_of_work
+    from app.organisation import get_employee
+
+    with unit_of_work():
+        employee = get_employee(employee_id)
+        if not lift(employee.username):
+            raise CrmError(_l("This account is not locked."))
+        audit.record("lockout_lifted", module="employee", record_ids=[employee.id],
+                     detail={"login": employee.username})
+    return employee
