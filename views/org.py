@@ -438,13 +438,13 @@ class EmployeeApi(ServiceRestApi):
     allow_browser_login = True
     list_columns = show_columns = [
         "id", "first_name", "username", "mobile", "gender", "state", "department.id", "department.name",
-        "manager.id", "manager.first_name", "roles.id", "roles.name", "last_login",
+        "manager.id", "manager.first_name", "roles.id", "roles.name", "last_login", "is_locked",
     ]
     label_columns = {
         "first_name": _l("Name"), "name": _l("Name"), "username": _l("Login (mobile)"), "mobile": _l("Mobile"),
         "password": _l("Login password"), "gender": _l("Gender"), "state": _l("Account state"),
         "department": _l("Department"), "roles": _l("Role"), "manager": _l("Direct manager"),
-        "last_login": _l("Last login"),
+        "last_login": _l("Last login"), "is_locked": _l("Locked"),
     }
     description_columns = {
         "mobile": _l("The employee logs in with this mobile number."),

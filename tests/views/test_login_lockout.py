@@ -194,8 +194,10 @@ def test_an_administrator_lifts_a_lockout_through_the_api(app, client, person):
     seller = bearer(client, *_seller(app))
     assert client.post(f"/api/v1/employee/{person['id']}/unlock", headers=seller).status_code == 403
     admin = bearer(client)
+    assert client.get(f"/api/v1/employee/{person['id']}", headers=admin).get_json()["result"]["is_locked"] is True
     answer = client.post(f"/api/v1/employee/{person['id']}/unlock", headers=admin)
     assert answer.status_code == 200 and answer.get_json()["id"] == person["id"]
+    assert answer.get_json()["result"]["is_locked"] is False
     assert api_login(client, person["login"], f.PASSWORD).status_code == 200
     again = client.post(f"/api/v1/employee/{person['id']}/unlock", headers=admin)
     assert again.status_code == 400 and again.get_json()["message"] == "该账号未被锁定。"
