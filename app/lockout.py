@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import random
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -30,6 +31,7 @@ from models.auth import LoginThrottle
 
 log = logging.getLogger(__name__)
 LOGIN, IP = "login", "ip"
+PURGE_SHARE = 0.05  # one new window in 20 also deletes the rows whose window and lock are over
 T = LoginThrottle.__table__
 
 
@@ -178,7 +180,7 @@ def record_failure(login, address) -> Optional[State]:
     except Exception:
         db.session.rollback()
         raise
-    if account is not None and account.failures == 1:
+    if account is not None and account.failures == 1 and random.random() < PURGE_SHARE:
         _purge(at)
     if account is not None and account.locked_until is not None and account.locked_until > at:
         return account
@@ -187,19 +189,21 @@ def record_failure(login, address) -> Optional[State]:
 
 def record_success(login) -> Optional[State]:
     """A right password: the account's count starts afresh, unless it is locked (then the lock is returned
-    and the login must be refused: a lock set by a parallel failure wins)."""
+    and the login must be refused: a lock set by a parallel failure wins). Writes only when a count exists."""
     if not login or limit() <= 0:
         return None
     at = now()
-    state = _locked_state(LOGIN, _key(login), at)
-    if state is not None:
-        return state
+    row = db.session.execute(select(T.c.failures, T.c.locked_until).where(
+        T.c.kind == LOGIN, T.c.key == _key(login))).first()
+    if row is None:
+        return None
+    if row.locked_until is not None and row.locked_until > at:
+        return State(row.failures, row.locked_until)
     db.session.commit()
     db.session.execute(delete(T).where(T.c.kind == LOGIN, T.c.key == _key(login),
                                        or_(T.c.locked_until.is_(None), T.c.locked_until <= at)))
     db.session.commit()
-    state = _locked_state(LOGIN, _key(login), at)  # locked between the read and the delete
-    return state
+    return _locked_state(LOGIN, _key(login), at)  # locked between the read and the delete
 
 
 def _purge(at: float) -> None:
