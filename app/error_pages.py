@@ -26,17 +26,17 @@ MESSAGES = {
 def _answer(status: int, message=None, headers=None):
     title, default = MESSAGES.get(status, (_l("Error"), _l("The request could not be completed.")))
     message = message or default
-    headers = headers or {}
+    extra = (headers,) if headers else ()
     if request.path.startswith("/api/"):
-        return jsonify(message=str(message)), status, headers
+        return (jsonify(message=str(message)), status, *extra)
     appbuilder = current_app.appbuilder
     try:
-        return render_template("crm/error.html", status=status, title=title, message=message,
-                               appbuilder=appbuilder, base_template=appbuilder.base_template), status, headers
+        return (render_template("crm/error.html", status=status, title=title, message=message,
+                                appbuilder=appbuilder, base_template=appbuilder.base_template), status, *extra)
     except Exception:  # the layout needs the database (menus, the user); when that is what failed, plain text
         log.exception("the error page could not be rendered")
         return (f"{status} {title}: {message}", status,
-                {**headers, "Content-Type": "text/plain; charset=utf-8"})
+                {**(headers or {}), "Content-Type": "text/plain; charset=utf-8"})
 
 
 def handle_login_throttled(error):

@@ -84,7 +84,8 @@ def lockout_message(seconds_left: int):
 
 
 def _key(value) -> str:
-    return str(value or "")[:64]
+    """Logins are found case-insensitively (FAB's AUTH_USERNAME_CI), so 'Admin' and 'admin' share one count."""
+    return str(value or "").lower()[:64]
 
 
 def _locked_state(kind: str, key: str, at: float) -> Optional[State]:

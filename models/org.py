@@ -161,7 +161,7 @@ class Employee(User):
     def is_locked(self) -> bool:
         from app.lockout import locked_logins
 
-        return self.username in locked_logins()
+        return (self.username or "").lower() in locked_logins()
 
     def state_badge(self) -> Markup:
         state = self.account_state

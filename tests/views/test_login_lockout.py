@@ -104,6 +104,14 @@ def test_the_lockout_holds_for_its_window_and_then_lifts_by_itself(app, client, 
     assert row(app, "login", person["login"]).failures == 1
 
 
+def test_the_login_name_counts_whatever_its_case(app, client):
+    limit = app.config["LOGIN_LOCKOUT_FAILURES"]
+    for n in range(limit):
+        api(client, "ADMIN" if n % 2 else "Admin", "wrong-pass", address=f"10.5.0.{n + 1}")
+    answer = api(client, "admin", ADMIN_PASSWORD, address="10.5.1.1")
+    assert answer.status_code == 401 and "已被锁定" in answer.get_json()["message"]
+
+
 def test_a_successful_login_starts_the_count_afresh(app, client, person):
     limit = app.config["LOGIN_LOCKOUT_FAILURES"]
     for _ in range(limit - 1):
