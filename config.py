@@ -91,7 +91,11 @@ class Config:
     RECYCLE_BIN_DAYS = int(os.environ.get("RECYCLE_BIN_DAYS", "30"))
     # login lockout: this many failed logins of one account within the window lock it for the window
     LOGIN_LOCKOUT_FAILURES = int(os.environ.get("LOGIN_LOCKOUT_FAILURES", "10"))
-    LOGIN_LOCKOUT_MINUTES = int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+    LOGIN_LOCKOUT_MINUTES = float(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15"))
+    # per client address (any accounts): past this many failures in the window, each further failure makes
+    # the address wait 1, 2, 4 ... seconds, at most LOGIN_IP_MAX_DELAY_SECONDS (answered 429 + Retry-After)
+    LOGIN_IP_FREE_FAILURES = int(os.environ.get("LOGIN_IP_FREE_FAILURES", "20"))
+    LOGIN_IP_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_IP_MAX_DELAY_SECONDS", "60"))
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     # the session cookie's Secure flag: "auto" = when the request is https (or PREFERRED_URL_SCHEME is https),

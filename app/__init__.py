@@ -42,7 +42,7 @@ def create_app(config_object=None) -> Flask:
         from views.console import init_console
 
         init_console(app)
-    from app import cli, error_pages, request_guard
+    from app import cli, error_pages, lockout, request_guard
     from app.sipgw import wire
 
     wire(app)
@@ -51,6 +51,7 @@ def create_app(config_object=None) -> Flask:
     error_pages.register(app)
     request_guard.init_app(app)
     sessions.init_app(app)
+    lockout.init_app(app)
     cli.register(app)
     app.add_url_rule("/health", "health", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
     return app

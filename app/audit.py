@@ -8,8 +8,7 @@ import json
 from typing import Any, Iterable, Optional
 
 from flask import current_app, g, has_request_context, request
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, event
 from sqlalchemy.orm import Session
 
 from app.extensions import db
@@ -63,32 +62,6 @@ def diff(before: dict, after: dict, masked: Iterable[str] = ()) -> dict:
     hidden = set(masked)
     return {field: ((MASK, MASK) if field in hidden else (before.get(field), after.get(field)))
             for field in after if before.get(field) != after.get(field)}
-
-
-def _lockout_settings() -> tuple[int, int]:
-    return (int(current_app.config.get("LOGIN_LOCKOUT_FAILURES", 10)),
-            int(current_app.config.get("LOGIN_LOCKOUT_MINUTES", 15)))
-
-
-def locked_out(login: str, now: Optional[dt.datetime] = None) -> bool:
-    """Whether `login` failed LOGIN_LOCKOUT_FAILURES times within the last LOGIN_LOCKOUT_MINUTES (counting
-    from its last successful login, if later). Read from the audit trail, which every attempt writes."""
-    failures, minutes = _lockout_settings()
-    if failures <= 0:
-        return False
-    since = (now or utcnow()) - dt.timedelta(minutes=minutes)
-    last_login = db.session.scalar(select(func.max(AuditLog.at)).where(
-        AuditLog.action == "login", AuditLog.actor_name == login, AuditLog.at >= since))
-    start = max(since, last_login) if last_login else since
-    count = db.session.scalar(select(func.count()).select_from(AuditLog).where(
-        AuditLog.action == "login_failed", AuditLog.actor_name == login, AuditLog.at >= start))
-    return count >= failures
-
-
-def lockout_message():
-    failures, minutes = _lockout_settings()
-    return _l("This account is locked after %(failures)d failed logins; please try again in %(minutes)d minutes "
-              "or ask an administrator.", failures=failures, minutes=minutes)
 
 
 def retention_days() -> int:

@@ -31,7 +31,12 @@ def _instance_dir() -> Path:
 @crm.command("init")
 def init_command() -> None:
     """Upgrade the schema, sync permissions and built-in roles, make sure `admin` exists."""
-    password = prepare_database(os.environ.get("CRM_ADMIN_PASSWORD"))
+    from app.errors import CrmError
+
+    try:
+        password = prepare_database(os.environ.get("CRM_ADMIN_PASSWORD"))
+    except CrmError as error:
+        raise click.ClickException("CRM_ADMIN_PASSWORD: " + str(error.message)) from error
     if password:
         click.echo(f"Created the administrator: login admin, password {password}")
 
@@ -118,7 +123,8 @@ def seed_choices() -> None:
 
 def ensure_admin(password: str | None = None) -> str | None:
     """Create the built-in `admin` if missing; return the password when one was set here."""
-    from app.organisation import hash_password
+    from app.errors import CrmError
+    from app.organisation import check_password, hash_password
     from app.permissions import ADMIN_ROLE
     from app.extensions import db
     from models.org import AccountState, Employee
@@ -126,7 +132,14 @@ def ensure_admin(password: str | None = None) -> str | None:
     sm = current_app.appbuilder.sm
     if db.session.scalar(select(Employee).where(Employee.username == "admin")) is not None:
         return None
-    password = password or secrets.token_urlsafe(9)
+    if password:
+        check_password(password, login="admin")  # CRM_ADMIN_PASSWORD follows the rule too
+    while not password:  # a generated one must pass the rule like any other
+        password = secrets.token_urlsafe(9)
+        try:
+            check_password(password, login="admin")
+        except CrmError:
+            password = None
     admin = Employee(
         username="admin", first_name="管理员", last_name="", email="admin@employee.invalid",
         password=hash_password(password), state=AccountState.ACTIVE.value, active=True,
@@ -149,11 +162,16 @@ def create_admin_command(password: str) -> None:
     from app.extensions import db
     from models.org import Employee
 
+    from app.errors import CrmError
+
     admin = db.session.scalar(select(Employee).where(Employee.username == "admin"))
-    if admin is None:
-        ensure_admin(org.check_password(password))
-    else:
-        org.reset_password(admin.id, password)
+    try:
+        if admin is None:
+            ensure_admin(org.check_password(password, login="admin"))
+        else:
+            org.reset_password(admin.id, password)
+    except CrmError as error:
+        raise click.ClickException(str(error.message)) from error
     click.echo("The administrator `admin` is ready.")
 
 

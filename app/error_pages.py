@@ -23,17 +23,28 @@ MESSAGES = {
 }
 
 
-def _answer(status: int):
-    title, message = MESSAGES.get(status, (_l("Error"), _l("The request could not be completed.")))
+def _answer(status: int, message=None, headers=None):
+    title, default = MESSAGES.get(status, (_l("Error"), _l("The request could not be completed.")))
+    message = message or default
+    extra = (headers,) if headers else ()
     if request.path.startswith("/api/"):
-        return jsonify(message=str(message)), status
+        return (jsonify(message=str(message)), status, *extra)
     appbuilder = current_app.appbuilder
     try:
-        return render_template("crm/error.html", status=status, title=title, message=message,
-                               appbuilder=appbuilder, base_template=appbuilder.base_template), status
+        return (render_template("crm/error.html", status=status, title=title, message=message,
+                                appbuilder=appbuilder, base_template=appbuilder.base_template), status, *extra)
     except Exception:  # the layout needs the database (menus, the user); when that is what failed, plain text
         log.exception("the error page could not be rendered")
-        return f"{status} {title}: {message}", status, {"Content-Type": "text/plain; charset=utf-8"}
+        return (f"{status} {title}: {message}", status,
+                {**(headers or {}), "Content-Type": "text/plain; charset=utf-8"})
+
+
+def handle_login_throttled(error):
+    """A login from an address that failed too often: 429, the wait in Retry-After and in the message."""
+    from app.extensions import db
+
+    db.session.rollback()
+    return _answer(429, error.message(), {"Retry-After": str(error.seconds)})
 
 
 def handle_http_error(error: HTTPException):
@@ -56,6 +67,9 @@ def handle_exception(error: Exception):
 
 
 def register(app) -> None:
+    from app.lockout import LoginThrottled
+
+    app.register_error_handler(LoginThrottled, handle_login_throttled)
     for code in MESSAGES:
         app.register_error_handler(code, handle_http_error)
     app.register_error_handler(InternalServerError, handle_exception)

@@ -20,7 +20,7 @@ from app.phone import normalise_mobile  # noqa: F401  (re-exported for older imp
 from app.extensions import db
 from models.org import AccountState, Department, Employee
 
-MIN_PASSWORD_LENGTH = 6
+MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 128  # a hash is made of it on every login: a megabyte 'password' is an attack
 
 signals = Namespace()
@@ -33,7 +33,10 @@ employee_disabled = signals.signal("employee-disabled")
 
 # ---------------------------------------------------------------- validation helpers
 
-def check_password(password: Optional[str]) -> str:
+def check_password(password: Optional[str], *, login: Optional[str] = None, mobile: Optional[str] = None) -> str:
+    """The password rule of every path that sets one (add employee, 重置密码, 重置登录账号, 修改密码, the
+    `crm` commands, the first administrator): 8 to 128 characters, not one character repeated, and not the
+    employee's login or mobile number (however it is written: '138 0013 8000' is 13800138000)."""
     if not password or len(password) < MIN_PASSWORD_LENGTH:
         raise CrmError(
             _l("The password must be at least %(n)d characters long.", n=MIN_PASSWORD_LENGTH), field="password"
@@ -41,6 +44,17 @@ def check_password(password: Optional[str]) -> str:
     if len(password) > MAX_PASSWORD_LENGTH:
         raise CrmError(_l("The password can be at most %(n)d characters long.", n=MAX_PASSWORD_LENGTH),
                        field="password")
+    if len(set(password)) == 1:
+        raise CrmError(_l("The password cannot be one character repeated."), field="password")
+    own = {str(value).strip().lower() for value in (login, mobile) if value}
+    if own:
+        candidates = {password.strip().lower()}
+        try:
+            candidates.add(normalise_mobile(password))
+        except CrmError:
+            pass
+        if candidates & own:
+            raise CrmError(_l("The password cannot be the login or the mobile number."), field="password")
     return password
 
 
@@ -231,7 +245,7 @@ def create_employee(*, name, mobile, password, department_id, role_ids=(), manag
                     seat_id=None) -> Employee:
     """A new employee starts 未激活 (not activated) until an administrator activates the account."""
     mobile = normalise_mobile(mobile)
-    password = check_password(password)
+    password = check_password(password, login=mobile, mobile=mobile)
     with unit_of_work():
         _check_mobile_free(mobile)
         employee = Employee(
@@ -365,9 +379,9 @@ def resign_employees(ids: Sequence, handover_to_id=None, acting: Optional[Employ
 
 
 def reset_password(employee_id, password: str) -> Employee:
-    password = check_password(password)
     with unit_of_work():
         employee = get_employee(employee_id)
+        password = check_password(password, login=employee.username, mobile=employee.mobile)
         employee.password = hash_password(password)
         sessions.end_all(employee)
         _audit_account(employee, "reset_password")
@@ -377,7 +391,7 @@ def reset_password(employee_id, password: str) -> Employee:
 def reset_login(employee_id, mobile: str, password: str) -> Employee:
     """重置登录账号: a new login mobile and a new password; old sessions end."""
     mobile = normalise_mobile(mobile)
-    password = check_password(password)
+    password = check_password(password, login=mobile, mobile=mobile)
     with unit_of_work():
         employee = get_employee(employee_id)
         if employee.username == "admin":

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from flask import current_app, flash, g, request, session
+from flask import current_app, flash, g, has_request_context, request, session
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
@@ -73,10 +73,9 @@ class CrmSecurityApi(SecurityApi):
     def response_401(self):
         from flask_babel import gettext
 
-        if g.get("_crm_login_locked"):
-            from app import audit
-
-            return self.response(401, message=str(audit.lockout_message()))
+        refusal = g.get("_crm_login_refusal")
+        if refusal is not None:
+            return self.response(401, message=str(refusal))
         return self.response(401, message=gettext("Wrong login or password, or the account is not active."))
 
 
@@ -109,27 +108,38 @@ class CrmSecurityManager(SecurityManager):
 
     def auth_user_db(self, username, password):
         """Employees log in with their mobile as they type it: '138 0013 8000', '+86…', fullwidth
-        digits all find the account stored as 13800138000 (the login form and the API alike)."""
-        login = _login_name(username)
-        from app import audit
+        digits all find the account stored as 13800138000 (the login form, the API and /m/ alike).
+        A locked account is refused even with the right password; an address that failed too often is
+        answered 429 (app/lockout.py)."""
+        from app import audit, lockout
 
-        if login and audit.locked_out(str(login)[:64]):
-            # the right password is refused too while the lockout lasts; the attempt still counts
-            audit.record("login_failed", actor=self.find_user(username=login),
-                         actor_name=str(login)[:64], detail={"login": str(login)[:64], "locked": True})
-            self.session.commit()
-            g._crm_login_locked = True
-            if not request.path.startswith("/api/"):
-                flash(str(audit.lockout_message()), "danger")
-            return None
-        user = super().auth_user_db(login, password)
-        if user is None:
-            audit.record("login_failed", actor=self.find_user(username=login) if login else None,
-                         actor_name=str(login or "")[:64], detail={"login": str(login or "")[:64]})
+        login = _login_name(username)
+        name = str(login or "")[:64]
+        address = request.remote_addr if has_request_context() else None  # a waiting one got 429 before
+        state = lockout.account_lock(name)
+        if state is None:
+            user = super().auth_user_db(login, password)
+            if user is None:
+                state = lockout.record_failure(name, address)
+                audit.record("login_failed", actor=self.find_user(username=login) if login else None,
+                             actor_name=name, detail={"login": name, **({"locked": True} if state else {})})
+                self.session.commit()
+                if state is not None:
+                    _refuse_locked(state)
+                return None
+            state = lockout.record_success(name)
+            if state is None:
+                audit.record("login", actor=user)
+                self.session.commit()
+                return user
         else:
-            audit.record("login", actor=user)
+            lockout.record_failure(None, address)  # the address still counts it
+        # the right password is refused too while the lockout lasts
+        audit.record("login_failed", actor=self.find_user(username=login), actor_name=name,
+                     detail={"login": name, "locked": True})
         self.session.commit()
-        return user
+        _refuse_locked(state)
+        return None
 
     def load_user(self, pk):
         user = super().load_user(pk)
@@ -216,6 +226,16 @@ class CrmSecurityManager(SecurityManager):
         self.user_view = self.appbuilder.add_view_no_menu(self.userdbmodelview)
         if self.is_auth_limited:
             self.limiter.limit(self.auth_rate_limit, methods=["POST"])(self.auth_view.blueprint)
+
+
+def _refuse_locked(state) -> None:
+    """The reason, with the time left, for the form (a flash), the API (its 401 body) and /m/."""
+    from app.lockout import lockout_message
+
+    message = lockout_message(state.seconds_left())
+    g._crm_login_refusal = message
+    if not request.path.startswith("/api/") and not request.path.startswith("/m/"):
+        flash(str(message), "danger")
 
 
 def _session_started(sender, user, **extra):

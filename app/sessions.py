@@ -151,7 +151,7 @@ def change_own_password(employee: Employee, old_password: Optional[str], new_pas
         employee = db.session.get(Employee, employee.id)
         if not old_password or not check_password_hash(employee.password or "", old_password):
             raise CrmError(_l("The current password is not correct."), field="old_password")
-        new_password = check_password(new_password)
+        new_password = check_password(new_password, login=employee.username, mobile=employee.mobile)
         if new_password == old_password:
             raise CrmError(_l("The new password must differ from the current one."), field="password")
         employee.password = hash_password(new_password)

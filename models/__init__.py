@@ -3,7 +3,7 @@ from flask_appbuilder import Model
 
 from models.call import CallEvent, CallRecord, Seat, SmsMessage, VerificationCode  # noqa: F401
 from models.audit import AuditLog  # noqa: F401
-from models.auth import LoginSession  # noqa: F401
+from models.auth import LoginSession, LoginThrottle  # noqa: F401
 from models.choices import Choice  # noqa: F401
 from models.crm import Contact, Customer, CustomerGroup, FollowUp, OwnerHistory, PoolRules  # noqa: F401
 from models.jobs import ImportJob  # noqa: F401

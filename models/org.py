@@ -150,9 +150,18 @@ class Employee(User):
     def name_badge(self) -> Markup:
         """The manual's list: a coloured dot left of the name tells the account state."""
         state = self.account_state
-        return Markup('<span class="state-dot" title="{}" style="color:{}">&#9679;</span> {}').format(
+        badge = Markup('<span class="state-dot" title="{}" style="color:{}">&#9679;</span> {}').format(
             state.label, state.colour, self.first_name
         )
+        if self.is_locked:  # locked after failed logins (app/lockout.py): an administrator can lift it
+            badge += Markup(' <span class="label label-danger crm-locked">{}</span>').format(_l("Locked"))
+        return badge
+
+    @property
+    def is_locked(self) -> bool:
+        from app.lockout import locked_logins
+
+        return (self.username or "").lower() in locked_logins()
 
     def state_badge(self) -> Markup:
         state = self.account_state

@@ -71,7 +71,9 @@ class MobileView(BaseView):
             username = ascii_digits(request.form.get("username", "")).replace(" ", "")[:64]
             user = current_app.appbuilder.sm.auth_user_db(username, request.form.get("password", "")[:128])
             if user is None:
-                error = _("Wrong mobile number or password, or the account is not active.")
+                refusal = g.get("_crm_login_refusal")  # a locked account: the reason and the time left
+                error = str(refusal) if refusal is not None else _(
+                    "Wrong mobile number or password, or the account is not active.")
             else:
                 login_user(user, remember=False)
                 target = request.args.get("next", "")

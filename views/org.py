@@ -33,6 +33,7 @@ ORG_METHODS = {
     "activate": "manage_accounts", "disable": "manage_accounts", "resign": "manage_accounts",
     "reset_password": "manage_accounts", "reset_login": "manage_accounts",
     "resign_form": "manage_accounts", "reset_password_form": "manage_accounts", "reset_login_form": "manage_accounts",
+    "unlock": "manage_accounts",
 }
 
 
@@ -144,6 +145,7 @@ class EmployeeView(ServiceModelView):
     base_permissions = ORG_BASE_PERMISSIONS
     list_title = _l("Employees")
     list_template = "org/employee_list.html"  # FAB's list with a legend of the state dots
+    show_template = "org/employee_show.html"  # with 解除锁定 while the account is locked
     add_title = _l("New employee")
     edit_title = _l("Edit employee")
     show_title = _l("Employee")
@@ -168,7 +170,7 @@ class EmployeeView(ServiceModelView):
     formatters_columns = {"last_login": format_time, "created_on": format_time}  # no microseconds on screen
     description_columns = {
         "mobile": _l("The employee logs in with this mobile number."),
-        "password": _l("The initial login password (at least 6 characters)."),
+        "password": _l("The initial login password: at least 8 characters, not the mobile number."),
     }
     add_form_extra_fields = {
         "mobile": StringField(_l("Login (mobile)"), validators=[DataRequired()], widget=BS3TextFieldWidget()),
@@ -311,6 +313,16 @@ class EmployeeView(ServiceModelView):
 
         return self._account_form(ResetPasswordForm(), _("Reset password"), submit)
 
+    @expose("/unlock/<int:pk>", methods=["POST"])
+    @has_access
+    def unlock(self, pk):
+        """解除锁定 (the button on a locked employee's page): audited as lockout_lifted."""
+        from app.lockout import lift_employee_lock
+
+        if self._run(lift_employee_lock, pk):
+            flash(_("The lockout has been lifted; the employee can log in again."), "success")
+        return redirect(url_for(".show", pk=pk))
+
     @expose("/reset-login/", methods=["GET", "POST"])
     @has_access
     def reset_login_form(self):
@@ -426,17 +438,17 @@ class EmployeeApi(ServiceRestApi):
     allow_browser_login = True
     list_columns = show_columns = [
         "id", "first_name", "username", "mobile", "gender", "state", "department.id", "department.name",
-        "manager.id", "manager.first_name", "roles.id", "roles.name", "last_login",
+        "manager.id", "manager.first_name", "roles.id", "roles.name", "last_login", "is_locked",
     ]
     label_columns = {
         "first_name": _l("Name"), "name": _l("Name"), "username": _l("Login (mobile)"), "mobile": _l("Mobile"),
         "password": _l("Login password"), "gender": _l("Gender"), "state": _l("Account state"),
         "department": _l("Department"), "roles": _l("Role"), "manager": _l("Direct manager"),
-        "last_login": _l("Last login"),
+        "last_login": _l("Last login"), "is_locked": _l("Locked"),
     }
     description_columns = {
         "mobile": _l("The employee logs in with this mobile number."),
-        "password": _l("The initial login password (at least 6 characters)."),
+        "password": _l("The initial login password: at least 8 characters, not the mobile number."),
         "department": _l("Department id"), "roles": _l("Role ids: at most one of each kind"),
         "manager": _l("Employee id of the direct manager"), "gender": _l("male or female"),
         "name": _l("The employee's name"),
@@ -548,6 +560,24 @@ class EmployeeApi(ServiceRestApi):
             404: {$ref: '#/components/responses/404'}
         """
         return self._state_action(pk, lambda e: org.reset_password(e.id, self.load_body(PasswordSchema())["password"]))
+
+    @api_expose("/<int:pk>/unlock", methods=["POST"])
+    @protect()
+    @safe
+    def unlock(self, pk):
+        """解除锁定: lift the lockout of an account locked after failed logins (audited as lockout_lifted).
+        ---
+        post:
+          parameters:
+          - {in: path, name: pk, schema: {type: integer}, required: true}
+          responses:
+            200: {description: The employee, who can log in again}
+            400: {$ref: '#/components/responses/400'}
+            404: {$ref: '#/components/responses/404'}
+        """
+        from app.lockout import lift_employee_lock
+
+        return self._state_action(pk, lambda e: lift_employee_lock(e.id))
 
     @api_expose("/<int:pk>/reset_login", methods=["POST"])
     @protect()

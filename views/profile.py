@@ -27,7 +27,7 @@ class ChangePasswordForm(DynamicForm):
     old_password = PasswordField(_l("Current password"), validators=[DataRequired()],
                                  widget=BS3PasswordFieldWidget())
     password = PasswordField(_l("New password"), validators=[DataRequired()], widget=BS3PasswordFieldWidget(),
-                             description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH))
+                             description=_l("At least %(n)d characters, not your mobile number.", n=MIN_PASSWORD_LENGTH))
     conf_password = PasswordField(_l("Confirm the new password"), widget=BS3PasswordFieldWidget(),
                                   validators=[DataRequired(), EqualTo("password",
                                                                       message=_l("The two passwords do not match."))])
@@ -77,7 +77,7 @@ class MeApi(BaseApi):
         ---
         post:
           description: >-
-            The current password is asked; the new one needs at least 6 characters. Every other session and
+            The current password is asked; the new one needs at least 8 characters and not the mobile number. Every other session and
             API token of the employee ends, including the token used for this call: use the access_token of
             the answer from now on. A browser session that calls this continues.
           requestBody:

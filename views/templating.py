@@ -64,4 +64,15 @@ def register_template_helpers(appbuilder) -> None:
     current_app.jinja_env.globals.update(crm_groups=crm_groups, crm_group_name=crm_group_name,
                                          crm_owner_history=crm_owner_history, crm_pool_followups=crm_pool_followups,
                                          crm_audit_entries=crm_audit_entries, crm_audit_all_url=crm_audit_all_url,
-                                         account_states=lambda: list(AccountState))
+                                         account_states=lambda: list(AccountState),
+                                         crm_employee_lock=crm_employee_lock)
+
+
+def crm_employee_lock(employee_id):
+    """The lockout of an employee (seconds left), or None: the employee page shows 解除锁定 only then."""
+    from app import lockout
+    from models.org import Employee
+
+    employee = db.session.get(Employee, int(employee_id)) if is_id(employee_id) else None
+    state = lockout.account_lock(employee.username) if employee is not None else None
+    return state.seconds_left() if state is not None else None

@@ -20,7 +20,7 @@ def _tree():
 
 
 def _employee(name, mobile, department, manager=None):
-    return org.create_employee(name=name, mobile=mobile, password="secret1", department_id=department.id,
+    return org.create_employee(name=name, mobile=mobile, password="secret12", department_id=department.id,
                                manager_id=manager.id if manager else None)
 
 
@@ -86,7 +86,7 @@ def test_deleting_a_department_with_children_or_members_is_refused():
 
 def test_a_new_employee_logs_in_with_the_mobile_and_starts_not_activated():
     top, *_ = _tree()
-    employee = org.create_employee(name="张三", mobile="138 0013 8000", password="secret1", department_id=top.id)
+    employee = org.create_employee(name="张三", mobile="138 0013 8000", password="secret12", department_id=top.id)
     assert employee.username == employee.mobile == "13800138000"
     assert employee.state == AccountState.INACTIVE.value
     assert not employee.is_active
@@ -96,7 +96,7 @@ def test_a_new_employee_logs_in_with_the_mobile_and_starts_not_activated():
 def test_malformed_mobile_is_refused(mobile):
     top, *_ = _tree()
     with pytest.raises(CrmError) as refused:
-        org.create_employee(name="张三", mobile=mobile, password="secret1", department_id=top.id)
+        org.create_employee(name="张三", mobile=mobile, password="secret12", department_id=top.id)
     assert refused.value.field == "mobile"
     assert db.session.scalar(select(func.count()).select_from(Employee)) == 1  # only admin
 
@@ -113,13 +113,13 @@ def test_duplicate_mobile_is_refused():
 def test_empty_name_and_short_password_are_refused():
     top, *_ = _tree()
     with pytest.raises(CrmError) as refused:
-        org.create_employee(name=" ", mobile="13800138000", password="secret1", department_id=top.id)
+        org.create_employee(name=" ", mobile="13800138000", password="secret12", department_id=top.id)
     assert refused.value.field == "name"
     with pytest.raises(CrmError) as refused:
         org.create_employee(name="张三", mobile="13800138000", password="123", department_id=top.id)
     assert refused.value.field == "password"
     with pytest.raises(CrmError) as refused:
-        org.create_employee(name="张三", mobile="13800138000", password="secret1", department_id=None)
+        org.create_employee(name="张三", mobile="13800138000", password="secret12", department_id=None)
     assert refused.value.field == "department"
     assert db.session.scalar(select(func.count()).select_from(Employee)) == 1
 

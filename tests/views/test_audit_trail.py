@@ -173,13 +173,15 @@ def test_ten_failed_logins_lock_the_account_on_the_form_and_the_api_alike(app, c
 
 def test_the_lockout_lifts_after_its_window(app, client, people):
     login = people["alice_login"]
-    with app.app_context():
-        past = dt.datetime.utcnow() - dt.timedelta(minutes=app.config["LOGIN_LOCKOUT_MINUTES"] + 1)
-        for _ in range(app.config["LOGIN_LOCKOUT_FAILURES"]):
-            audit.record("login_failed", actor_name=login).at = past
-        db.session.commit()
-    api = client.post("/api/v1/security/login", json={"username": login, "password": f.PASSWORD, "provider": "db"})
-    assert api.status_code == 200
+    for _ in range(app.config["LOGIN_LOCKOUT_FAILURES"]):
+        client.post("/login/", data={"username": login, "password": "wrong-pass"})
+    body = {"username": login, "password": f.PASSWORD, "provider": "db"}
+    assert client.post("/api/v1/security/login", json=body).status_code == 401
+    app.config["LOGIN_CLOCK_OFFSET_SECONDS"] = app.config["LOGIN_LOCKOUT_MINUTES"] * 60 + 1  # the lockout's clock
+    try:
+        assert client.post("/api/v1/security/login", json=body).status_code == 200
+    finally:
+        app.config.pop("LOGIN_CLOCK_OFFSET_SECONDS")
 
 
 def test_an_import_is_recorded_with_its_file_and_rows(app, client, admin_headers):

@@ -168,7 +168,7 @@ def test_changing_ones_own_password_on_the_profile_ends_the_other_sessions_and_t
     wrong = change("not-my-password", "brand-new-3")
     assert wrong.status_code == 200 and "当前密码不正确" in wrong.get_data(as_text=True)
     short = change(f.PASSWORD, "abc")
-    assert short.status_code == 200 and "密码至少需要 6 位" in short.get_data(as_text=True)
+    assert short.status_code == 200 and "密码至少需要 8 位" in short.get_data(as_text=True)
     mismatch = change(f.PASSWORD, "brand-new-3", "brand-new-4")
     assert mismatch.status_code == 200 and "两次输入的密码不一致" in mismatch.get_data(as_text=True)
     assert logged_in(elsewhere)  # nothing changed yet
