@@ -1,13 +1,13 @@
 """login_session.last_seen_at: a web session idle longer than SESSION_IDLE_MINUTES is ended.
 
 Revision ID: 0018_headers
-Revises: 0013_audit
+Revises: 0017_recycle
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0018_headers'
-down_revision = '0013_audit'
+down_revision = '0017_recycle'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """the records each audit entry is about (audit_log_record): a customer's 操作记录 by index
 
 Revision ID: 0019_auditui
-Revises: 0013_audit
+Revises: 0018_headers
 Create Date: 2026-11-29 23:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0019_auditui'
-down_revision = '0013_audit'
+down_revision = '0018_headers'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """login lockout and per-address throttle counters (login_throttle)
 
 Revision ID: 0020_login
-Revises: 0013_audit
+Revises: 0019_auditui
 Create Date: 2026-11-29 23:00:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0020_login'
-down_revision = '0013_audit'
+down_revision = '0019_auditui'
 branch_labels = None
 depends_on = None
 
