@@ -8,7 +8,7 @@ import json
 from typing import Any, Iterable, Optional
 
 from flask import current_app, g, has_request_context, request
-from sqlalchemy import delete, event
+from sqlalchemy import delete, event, select
 from sqlalchemy.orm import Session
 
 from app.extensions import db
