@@ -17,7 +17,9 @@ def create_app(config_object=None) -> Flask:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     import models  # noqa: F401  (registers every table)
+    from app import authcache
 
+    authcache.install()  # role changes move the permission caches' counter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True,
                      compare_type=True)
