@@ -19,10 +19,11 @@ from flask_appbuilder.api import expose, protect, safe
 from flask_appbuilder.api.schemas import get_list_schema
 from flask_appbuilder.const import (API_DESCRIPTION_COLUMNS_RIS_KEY, API_LABEL_COLUMNS_RIS_KEY,
                                     API_LIST_COLUMNS_RIS_KEY, API_LIST_TITLE_RIS_KEY, API_ORDER_COLUMNS_RIS_KEY,
-                                    API_SELECT_COLUMNS_RIS_KEY, API_URI_RIS_KEY)
+                                    API_SELECT_COLUMNS_RIS_KEY, API_SELECT_SEL_COLUMNS_RIS_KEY, API_URI_RIS_KEY)
 from flask_appbuilder.exceptions import FABException, InvalidColumnArgsFABException
 from flask_appbuilder.security.decorators import permission_name
 from flask_appbuilder.api import ModelRestApi, merge_response_func
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from app.errors import CrmError
@@ -156,6 +157,14 @@ class ListApiMixin:
         """
         return self.get_list_headless(**kwargs)
 
+    def _label_columns_json(self, cols=None):
+        """FAB translates every label of the answer on every request; the labels are fixed per language."""
+        made = self.__dict__.setdefault("_crm_label_json", {})
+        key = (str(get_locale()), tuple(cols or ()))
+        if key not in made:
+            made[key] = super()._label_columns_json(cols)
+        return dict(made[key])
+
     def get_list_headless(self, **kwargs):
         args = dict(kwargs.get("rison", {}) or {})
         token = request.args.get("cursor") or None
@@ -164,6 +173,10 @@ class ListApiMixin:
             select_columns, pruned = self._handle_columns_args(args, self.list_select_columns, self.list_columns)
         except InvalidColumnArgsFABException as error:
             return self.response_400(message=str(error))
+        if not args.get(API_SELECT_SEL_COLUMNS_RIS_KEY):
+            # FAB would name every list column in a load_only() option (twice: count and page), which cost
+            # more to build than loading the record's few other columns
+            select_columns = None
         raw_filters = args.get("filters", [])
         requested_order = args.get("order_column", "")
         defs = self._custom_defs() if self.spec.custom_fields else []
@@ -203,7 +216,7 @@ class ListApiMixin:
         if custom_path:
             count = custom_query.count(model, module, joined, conditions, getattr(self.datamodel, "count_cap", None))
         else:
-            count = self.datamodel.query_count(self.datamodel.session.query(model), joined, select_columns)
+            count = self.datamodel.query_count(self.datamodel.session.query(model), joined)
 
         def fetch(where, index, size):
             if custom_path:
