@@ -26,6 +26,8 @@ from flask_appbuilder.api import ModelRestApi, merge_response_func
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from sqlalchemy.orm import lazyload
+
 from app.errors import CrmError
 from custom_fields import query as custom_query
 from views import keyset
@@ -223,6 +225,10 @@ class ListApiMixin:
                 return custom_query.items(self.datamodel, module, joined, conditions, order_column, order_direction,
                                           index, size, sort=sort, total=count, where=where)
             query = self.datamodel.session.query(model)
+            if select_columns is None:
+                # the answer shows a related record by its id (status_id, owner_id): no JOIN for the records
+                # the model loads eagerly for screens (status, level, source, owner); read if ever touched
+                query = query.options(lazyload("*"))
             if where is not None:
                 query = query.filter(where)
             return _unwrap(model, self.datamodel.apply_all(
