@@ -20,11 +20,13 @@ import threading
 from typing import Any, Callable, Hashable
 
 from flask import g, has_request_context
-from sqlalchemy import Column, MetaData, String, BigInteger, Table, event, inspect, select, update
+from flask_appbuilder import Model
+from sqlalchemy import BigInteger, Column, String, Table, event, inspect, select, update
 from sqlalchemy.orm import Session
 
 NAME = "auth"
-version_table = Table("crm_cache_version", MetaData(), Column("name", String(32), primary_key=True),
+# on FAB's metadata with every other table, so Alembic's autogenerate knows it (migration 0014_keyset)
+version_table = Table("crm_cache_version", Model.metadata, Column("name", String(32), primary_key=True),
                       Column("value", BigInteger, nullable=False))
 
 WATCHED_TABLES = {"ab_role", "ab_permission", "ab_view_menu", "ab_permission_view", "ab_permission_view_role",
