@@ -231,3 +231,35 @@ def test_the_openapi_spec_documents_the_cursor(app, client, admin_headers):
     assert "cursor" in [p["name"] for p in operation["parameters"]]
     properties = operation["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
     assert "next_cursor" in properties and "count_capped" in properties
+
+
+def test_a_cursor_with_a_custom_field_filter_and_no_cursor_for_a_custom_sort(app, client, admin_headers):
+    answer = client.post("/api/v1/custom_field/", json={"module": "customer", "label": "城市", "type": "select",
+                                                        "options": ["杭州", "上海"], "filterable": True},
+                         headers=admin_headers)
+    assert answer.status_code == 201, answer.get_json()
+    city = answer.get_json()["name"]
+    staff = client.post("/api/v1/custom_field/", json={"module": "customer", "label": "员工人数", "type": "integer",
+                                                       "filterable": True}, headers=admin_headers).get_json()["name"]
+    for i in range(23):
+        body = {"company_name": f"城市客户{i % 5}", "mobile": f"1396{i:07d}", city: "杭州" if i % 3 else "上海",
+                staff: i % 4}
+        created = client.post("/api/v1/customer/", json=body, headers=admin_headers)
+        assert created.status_code == 201, created.get_json()
+        with app.app_context():  # set by follow-ups, not by the form: ties and empty values
+            db.session.get(Customer, created.get_json()["id"]).last_followup_at = \
+                None if i % 4 == 0 else DAY + dt.timedelta(days=i % 3)
+            db.session.commit()
+    flt = [{"col": city, "opr": "eq", "value": "杭州"}]
+    for sort in ({}, {"order_column": "last_followup_at", "order_direction": "asc"},
+                 {"order_column": "company_name", "order_direction": "desc"}):
+        ids, count = _walk_by_cursor(client, admin_headers, filters=flt, **sort)
+        assert ids == _walk_by_number(client, admin_headers, filters=flt, **sort) and len(ids) == count == 15
+    # sorted on a custom field: page numbers only (no next_cursor; a cursor is refused)
+    by_staff = client.get(_url("customer", {"page_size": PAGE, "order_column": staff}), headers=admin_headers)
+    assert by_staff.status_code == 200 and by_staff.get_json()["next_cursor"] is None
+    assert len(by_staff.get_json()["ids"]) == PAGE
+    first = client.get(_url("customer", {"page_size": PAGE}), headers=admin_headers).get_json()
+    refused = client.get(_url("customer", {"page_size": PAGE, "order_column": staff}, first["next_cursor"]),
+                         headers=admin_headers)
+    assert refused.status_code == 400 and "页码" in refused.get_json()["message"]
