@@ -21,10 +21,11 @@ def create_app(config_object=None) -> Flask:
 
     # security headers first: their before_request (the CSP nonce) runs before every other one
     headers.init_app(app)
-    from app import recycle
+    from app import authcache, recycle
 
     recycle.install()  # binned records are invisible to every ORM statement (app/recycle.py)
 
+    authcache.install()  # role changes move the permission caches' counter
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_as_batch=True,
                      compare_type=True)

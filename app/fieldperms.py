@@ -2,8 +2,8 @@
 hidden. A field without a RoleFieldPermission row is editable for that role.
 
 An employee's access to a field is the most permissive of their roles' (editable > read-only > masked >
-hidden), and the administrator's is editable everywhere. Nothing is cached: a role change counts from the
-next call. Screens, exports and the API call these functions, so the rule is the same everywhere:
+hidden), and the administrator's is editable everywhere. A role's rows are kept until a role or a field
+permission changes (app/authcache.py): a change counts from the next request. Screens, exports and the API call these functions, so the rule is the same everywhere:
 
     access = field_access(g.user, "customer")                    # once per request
     columns = readable_columns("customer", list_columns, access)  # lists, details, exports, API reads
@@ -19,6 +19,7 @@ from typing import Any, Iterable, Mapping, Optional
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect, select
 
+from app import authcache
 from app.errors import CrmError
 from app.extensions import db
 from app.permissions import ADMIN_ROLE
@@ -152,12 +153,21 @@ def _field_access(user, module: str) -> dict[str, str]:
     roles = list(user.roles)
     if any(role.name == ADMIN_ROLE for role in roles):
         return {field: EDITABLE for field in fields}
-    result = {field: EDITABLE for field in fields}
     if not roles:
-        return result
-    per_role: dict[int, dict[str, str]] = {role.id: {} for role in roles}
+        return {field: EDITABLE for field in fields}
+    role_ids = frozenset(role.id for role in roles)
+    # kept per set of roles until a role or a field permission changes (app/authcache.py); the module's
+    # current custom fields are part of the key. Callers get their own copy.
+    return dict(authcache.cached("fields", (role_ids, module, tuple(fields)),
+                                 lambda: _read_field_access(role_ids, module, fields)))
+
+
+def _read_field_access(role_ids, module: str, fields) -> dict[str, str]:
+    result = {field: EDITABLE for field in fields}
+    per_role: dict[int, dict[str, str]] = {role_id: {} for role_id in role_ids}
     rows = db.session.execute(select(RoleFieldPermission.role_id, RoleFieldPermission.field, RoleFieldPermission.access)
-                              .where(RoleFieldPermission.role_id.in_(per_role), RoleFieldPermission.module == module))
+                              .where(RoleFieldPermission.role_id.in_(sorted(per_role)),
+                                     RoleFieldPermission.module == module))
     for role_id, field, access in rows:
         per_role[role_id][field] = access
     for field in {f for restricted in per_role.values() for f in restricted}:
@@ -221,7 +231,20 @@ def apply_to_values(module: str, values: Mapping[str, Any], accesses: Mapping[st
 
 
 def apply_to_rows(module: str, rows: Iterable[Mapping[str, Any]], accesses: Mapping[str, str]) -> list[dict]:
-    return [apply_to_values(module, row, accesses) for row in rows]
+    """apply_to_values for many rows, each column's access decided once (rows usually share their keys)."""
+    decided: dict[str, str] = {}
+    result = []
+    for row in rows:
+        shown = {}
+        for column, value in row.items():
+            access = decided.get(column)
+            if access is None:
+                access = decided[column] = access_for(module, column, accesses)
+            if access == HIDDEN:
+                continue
+            shown[column] = mask_value(value) if access == MASKED else value
+        result.append(shown)
+    return result
 
 
 def check_writable(module: str, data: Mapping[str, Any], accesses: Mapping[str, str], creating: bool = False,

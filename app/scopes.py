@@ -1,8 +1,9 @@
 """Data scope (数据权限) -> one SQL predicate on a record's owner.
 
 Every query that reads owned records goes through `visible_to()`: lists, details, edits, deletes,
-exports, the REST API, dropdowns, phone search and statistics. Nothing is cached: an org change
-(new manager, moved department, new role) counts from the next query.
+exports, the REST API, dropdowns, phone search and statistics. An org change (new manager, moved
+department) counts from the next request (the owners are read once per request); a role's data scope is
+kept until a role changes (app/authcache.py).
 
 The owners in scope are resolved when the predicate is built (the manager chain by a recursive CTE,
 the department subtree by its materialised path) and put into the predicate as a literal id list.
@@ -15,10 +16,12 @@ from __future__ import annotations
 
 from typing import Optional
 
+from flask import g, has_request_context
 from sqlalchemy import and_, bindparam, false, literal, or_, select, true
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from app import authcache
 from app.extensions import db
 from app.permissions import ADMIN_ROLE
 from models.org import Department, Employee
@@ -31,14 +34,19 @@ def user_scopes(user: Optional[Employee]) -> set[str]:
     """The scopes of all the user's roles (their union decides); a role without one sees its own records."""
     if user is None or getattr(user, "is_anonymous", False) or not getattr(user, "id", None):
         return set()
-    role_ids = [role.id for role in user.roles]
     if any(role.name == ADMIN_ROLE for role in user.roles):
         return {ALL}
+    role_ids = authcache.role_key(user)
     if not role_ids:
         return {SELF}
+    # kept per set of roles until a role changes (app/authcache.py)
+    return set(authcache.cached("scopes", role_ids, lambda: _read_scopes(role_ids)))
+
+
+def _read_scopes(role_ids) -> frozenset:
     found = dict(db.session.execute(
-        select(RoleProfile.role_id, RoleProfile.data_scope).where(RoleProfile.role_id.in_(role_ids))).all())
-    return {found.get(role_id, SELF) for role_id in role_ids}
+        select(RoleProfile.role_id, RoleProfile.data_scope).where(RoleProfile.role_id.in_(sorted(role_ids)))).all())
+    return frozenset(found.get(role_id, SELF) for role_id in role_ids)
 
 
 def subordinate_ids(user_id: int):
@@ -60,7 +68,17 @@ def department_member_ids(user: Employee, subtree: bool):
 
 
 def owner_ids(user: Employee, scopes: set[str]) -> set[int]:
-    """The employees whose records the scopes (other than 全部) reach, as of now."""
+    """The employees whose records the scopes (other than 全部) reach, as of now (read once per request: a
+    list asks for its count and its page; a change to an employee or a department in the request forgets
+    it, app/authcache.py)."""
+    memo = g.setdefault("_crm_scope_owners", {}) if has_request_context() else {}
+    key = (user.id, frozenset(scopes))
+    if key not in memo:
+        memo[key] = frozenset(_read_owner_ids(user, scopes))
+    return set(memo[key])
+
+
+def _read_owner_ids(user: Employee, scopes: set[str]) -> set[int]:
     owners = {user.id}
     queries = []
     if SUBORDINATES in scopes:

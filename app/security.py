@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import user_logged_in, user_logged_out
 from sqlalchemy import select
 
-from app import sessions
+from app import authcache, sessions
 from app.extensions import db
 from app.sessions import SESSION_AUTH_AT
 from models.org import Employee
@@ -104,6 +104,7 @@ class CrmSecurityManager(SecurityManager):
             user = self.get_user_by_id(int(jwt_data["sub"]))
         except (KeyError, TypeError, ValueError):
             return True
+        g._crm_jwt_user = user  # held for load_user_jwt (the session's identity map does not keep it alive)
         return user is None or not user.is_active or _issued_before_epoch(user, jwt_data.get(TOKEN_AUTH_AT))
 
     def auth_user_db(self, username, password):
@@ -150,7 +151,9 @@ class CrmSecurityManager(SecurityManager):
         return user
 
     def load_user_jwt(self, _jwt_header, jwt_data):
-        user = self.get_user_by_id(int(jwt_data["sub"]))
+        held = g.pop("_crm_jwt_user", None)
+        user = held if held is not None and held.id == int(jwt_data["sub"]) else self.get_user_by_id(
+            int(jwt_data["sub"]))
         if user is None or not user.is_active:
             return None
         if _issued_before_epoch(user, jwt_data.get(TOKEN_AUTH_AT)):
@@ -175,24 +178,35 @@ class CrmSecurityManager(SecurityManager):
             return (permission_name, view_name) in self.permission_pairs(user)
         return super().has_access(permission_name, view_name)
 
-    def permission_pairs(self, user) -> set:
-        """All (permission, resource) pairs of the user's roles, read once per request: a page asks
-        FAB dozens of times (menus, buttons, actions), and a role change still counts from the next
-        request."""
+    def permission_pairs(self, user) -> frozenset:
+        """All (permission, resource) pairs of the user's roles: a page asks FAB dozens of times (menus,
+        buttons, actions). Kept per set of roles until a role changes (app/authcache.py), so a role
+        change still counts from the next request."""
         cached = g.get("_crm_permission_pairs")
         if cached is not None and cached[0] == user.id:
             return cached[1]
+        roles = authcache.role_key(user)
+        pairs = authcache.cached("pairs", roles, lambda: self._read_permission_pairs(roles))
+        g._crm_permission_pairs = (user.id, pairs)
+        return pairs
+
+    def _read_permission_pairs(self, role_ids) -> frozenset:
         pv, role_link = self.permissionview_model, assoc_permissionview_role
         rows = self.session.execute(
             select(self.permission_model.name, self.viewmenu_model.name)
             .join(pv, pv.permission_id == self.permission_model.id)
             .join(self.viewmenu_model, self.viewmenu_model.id == pv.view_menu_id)
             .join(role_link, role_link.c.permission_view_id == pv.id)
-            .where(role_link.c.role_id.in_([role.id for role in user.roles]))
+            .where(role_link.c.role_id.in_(sorted(role_ids)))
         ).all()
-        pairs = {(permission, resource) for permission, resource in rows}
-        g._crm_permission_pairs = (user.id, pairs)
-        return pairs
+        return frozenset((permission, resource) for permission, resource in rows)
+
+    def is_item_public(self, permission_name, view_name):
+        """FAB asks this before every API call (twice for a token): the public role's pairs, kept until a
+        role changes (app/authcache.py)."""
+        pairs = authcache.cached("public", None, lambda: frozenset(
+            (pv.permission.name, pv.view_menu.name) for pv in self.get_public_permissions()))
+        return (permission_name, view_name) in pairs
 
     def get_user_menu_access(self, menu_names=None):
         """A menu item shows when the user may open its screen: derived from the screen's own view

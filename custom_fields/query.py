@@ -267,10 +267,11 @@ def page(datamodel, module: str, filters, conditions: list[Condition], order_col
 
 def items(datamodel, module: str, filters, conditions: list[Condition], order_column: str = "",
           order_direction: str = "", page_index: Optional[int] = None, page_size: int = 50,
-          sort: Optional[Definition] = None, total: Optional[int] = None) -> list:
+          sort: Optional[Definition] = None, total: Optional[int] = None, where=None) -> list:
     """The records of one page (see `page()`). `total`, the count of matches, picks the shape: few
     matches are collected from the filter's index and sorted; many are found by walking the wanted
-    order and probing, which stops after one page."""
+    order and probing, which stops after one page. `where`: one more condition on the record (a page
+    after a cursor, views/keyset.py); not with `sort`."""
     model = datamodel.obj
     offset = (page_index or 0) * page_size
     by_id = sort is None and order_column in ("", "id")
@@ -279,6 +280,8 @@ def items(datamodel, module: str, filters, conditions: list[Condition], order_co
     if sort is not None:
         return _sorted_page(model, module, filters, conditions, sort, order_direction, offset, page_size, drive)
     query, driver = _filtered(model, module, filters, conditions, drive)
+    if where is not None:
+        query = query.filter(where)
     direction = desc if order_direction == "desc" else asc
     if by_id:
         # the driving index's own order where it has one: no sort of every match before the LIMIT

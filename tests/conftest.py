@@ -18,7 +18,7 @@ os.environ.setdefault("DATABASE_URL", f"sqlite:///{_tmp}/test.db")
 ADMIN_PASSWORD = "admin-pass-123"
 # kept between tests: what `crm init` makes (permissions, roles, option lists)
 SECURITY_TABLES = {"ab_permission", "ab_view_menu", "ab_permission_view", "ab_role", "ab_permission_view_role",
-                   "alembic_version", "role_profile", "choice"}
+                   "alembic_version", "role_profile", "choice", "crm_cache_version"}
 
 
 def _reset_schema(engine) -> None:

@@ -9,10 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, has_request_context, request
-from flask_appbuilder.api import API_SELECT_COLUMNS_RIS_KEY
-from flask_appbuilder.exceptions import FABException
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from app.errors import CrmError
 from custom_fields import definitions
@@ -169,7 +166,8 @@ class CustomFieldScreenHooks:
 
 
 class CustomFieldApiHooks:
-    """For GeneratedApi: cf_<key> in GET, POST and PUT; filters and sorting on them; `_info`."""
+    """For GeneratedApi: cf_<key> in GET, POST and PUT; `_info` (the list's filters and sorts on them:
+    views/list_api.py)."""
 
     def _custom_defs(self):
         return definitions(self.spec.custom_fields) if self.spec.custom_fields else []
@@ -190,42 +188,6 @@ class CustomFieldApiHooks:
             extra = self.custom_json(list(data.get("ids", [])))
             for pk, row in zip(data.get("ids", []), data.get("result", [])):
                 row.update(extra[pk])
-
-    def get_list_headless(self, **kwargs):
-        module = self.spec.custom_fields
-        args = dict(kwargs.get("rison", {}))
-        defs = self._custom_defs()
-        order_column = args.get("order_column", "")
-        if not module or (not str(order_column).startswith("cf_")
-                          and not any(str(f.get("col", "")).startswith("cf_") for f in args.get("filters", [])
-                                      if isinstance(f, dict))):
-            return super().get_list_headless(**kwargs)
-        try:
-            conditions, args["filters"] = custom_query.split_rison(defs, args.get("filters", []))
-            sort = None
-            if str(order_column).startswith("cf_"):
-                sort = {d.name: d for d in defs if d.sortable}.get(order_column)
-                if sort is None:
-                    raise CrmError(_l("%(field)s cannot be used for sorting.", field=order_column), field=order_column)
-                args.pop("order_column")
-            joined = self._handle_filters_args(args)
-            order_column, order_direction = self._handle_order_args(args)
-        except CrmError as error:
-            return self.error_response(error)
-        except FABException as error:
-            return self.response_400(message=str(error))
-        if sort is not None:
-            order_direction = kwargs.get("rison", {}).get("order_direction", "asc")
-        page_index, page_size = self._handle_page_args(args)
-        count, items = custom_query.page(self.datamodel, module, joined, conditions, order_column, order_direction,
-                                         page_index, page_size, sort=sort)
-        response = {}
-        self.set_response_key_mappings(response, self.get_list, args, **{API_SELECT_COLUMNS_RIS_KEY: []})
-        response["result"] = self.list_model_schema.dump(items, many=True)
-        response["ids"] = [item.id for item in items]
-        response["count"] = count
-        self.pre_get_list(response)
-        return self.response(200, **response)
 
     def info_headless(self, **kwargs):
         response = super().info_headless(**kwargs)

@@ -4,7 +4,9 @@ count was 80-90 % of a list request, shared/research/perf.md §5). Screens show 
 answers `count` = COUNT_CAP + 1 with `count_capped: true`."""
 from __future__ import annotations
 
+from flask_appbuilder.models.filters import Filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.utils.base import get_column_root_relation, is_column_dotted
 from sqlalchemy import Numeric, asc, desc, func, inspect
 from sqlalchemy.orm.attributes import InstrumentedAttribute
 
@@ -13,8 +15,45 @@ from app.inputs import parse_id
 COUNT_CAP = 10_000
 
 
+class ConvertedFilters(Filters):
+    """FAB's Filters, whose constructor converts every column of the model into its filter operators (a
+    few hundred objects) — three times per list request (the joined filters, the count's and the page's
+    inner filters). The operators of a (datamodel, columns) pair never change: they are made once and each
+    Filters gets its own lists of them (FAB appends to those lists)."""
+
+    def _get_filters(self, cols):
+        made = self.datamodel.__dict__.setdefault("_crm_converted_filters", {})
+        key = (self.filter_converter, tuple(cols))
+        if key not in made:
+            made[key] = super()._get_filters(cols)
+        return {column: list(operators) for column, operators in made[key].items()}
+
+    def get_joined_filters(self, filters) -> "ConvertedFilters":
+        joined = ConvertedFilters(self.filter_converter, self.datamodel)
+        joined.filters = self.filters + filters.filters
+        joined.values = self.values + filters.values
+        return joined
+
+
 class SafeInterface(SQLAInterface):
     """SQLAInterface that checks ids and filter values before they reach SQL (see check_filter_values)."""
+
+    def get_filters(self, search_columns=None, search_filters=None):
+        return ConvertedFilters(self.filter_converter_class, self, search_columns, search_filters)
+
+    def get_inner_filters(self, filters):
+        """FAB's (the filters on the record's own columns and its to-one relations), without converting
+        every column again (ConvertedFilters)."""
+        inner = ConvertedFilters(self.filter_converter_class, self)
+        if filters:
+            kept = []
+            for flt, value in zip(filters.filters, filters.values):
+                name = flt.column_name
+                root = get_column_root_relation(name) if is_column_dotted(name) else None
+                if root is None or self.is_relation_many_to_one(root) or self.is_relation_one_to_one(root):
+                    kept.append((name, flt.__class__, value))
+            inner.add_filter_list(kept)
+        return inner
 
     def get(self, id, filters=None, select_columns=None, outer_default_load=False):
         """A record by its id from a URL (`/customer/show/x`, `/api/v1/customer/18446744073709551616`): an

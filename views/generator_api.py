@@ -23,6 +23,7 @@ from views.base import CrmModelRestApi
 from views.custom_field_hooks import CustomFieldApiHooks
 from views.datamodel import CrmInterface
 from views.importing import ImportApiMixin
+from views.list_api import ListApiMixin
 from views.field_permission_hooks import FieldPermissionApiHooks, current_access
 from views.generator import (PAGE_SIZE, ActionSpec, ModuleSpec, _allowed, _fab_action, _view_name,
                              make_keyword_filter, make_scope_filter, remove, save)
@@ -194,7 +195,7 @@ def _make_api_action(spec: ModuleSpec, action_spec: ActionSpec):
     return api_expose(f"/{action_spec.name}", methods=["POST"])(wrapped)
 
 
-class GeneratedApi(ImportApiMixin, FieldPermissionApiHooks, CustomFieldApiHooks, CrmModelRestApi):
+class GeneratedApi(ImportApiMixin, FieldPermissionApiHooks, ListApiMixin, CustomFieldApiHooks, CrmModelRestApi):
     spec: ModuleSpec
 
     def _load(self, schema):
