@@ -13,7 +13,7 @@ well (`WHERE deleted_at IS NULL`, with deleted_at as their last column), so the 
 `deleted_at IS NULL` still read them alone.
 
 Revision ID: 0017_recycle
-Revises: 0013_audit
+Revises: 0014_keyset
 Create Date: 2026-11-29 23:00:00
 
 """
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 
 revision = '0017_recycle'
-down_revision = '0013_audit'
+down_revision = '0014_keyset'
 branch_labels = None
 depends_on = None
 
