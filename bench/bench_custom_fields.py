@@ -16,7 +16,8 @@ and as that head (本部门及下属部门; at the seed's shape both see every c
 times whole requests: median and p90 of --repeat runs after two warm-ups. Each export (user, format) runs in
 a child process of its own, --export-runs times in a row after --warmups untimed ones, so its figures are
 its own: wall time, the CPU time the process spent on the request (load-independent), the peak RSS of the
-process (ru_maxrss) and its RSS after each export, which stays flat when an export keeps nothing. The rows of each file are counted and checked against the list's own count.
+process (ru_maxrss) and its RSS after each export, which stays flat when an export keeps nothing. The rows
+of each file are counted.
 """
 from __future__ import annotations
 
@@ -132,7 +133,11 @@ def export_child(url: str, who: str, fmt: str, runs: int, warmups: int) -> dict:
         started, cpu = time.perf_counter(), _cpu()
         response = client.get(path)
         assert response.status_code == 200, response.status_code
-        body = b"".join(response.response)  # a csv streams: read it as a browser would
+        # read the body as a browser would, piece by piece; only the first one is kept, to count its rows
+        if rows is None:
+            body = b"".join(response.response)
+        else:
+            body = sum(len(piece) for piece in response.response)
         response.close()
         took, cpu = time.perf_counter() - started, _cpu() - cpu
         if rows is None:
@@ -163,7 +168,8 @@ def exports(url: str, runs: int, warmups: int, formats, users) -> None:
                 print(f"  {who:5} export {fmt}: failed\n{line}")
                 continue
             print(f"  {who:5} export {fmt:4} {result['rows']:>7,} rows  median {result['median_s']:6.2f} s  "
-                  f"p90 {result['p90_s']:6.2f} s  cpu {result['cpu_median_s']:6.2f} s  runs {result['runs']}  RSS start {result['rss_start_mb']} MB, "
+                  f"p90 {result['p90_s']:6.2f} s  cpu {result['cpu_median_s']:6.2f} s  runs {result['runs']}  "
+                  f"RSS start {result['rss_start_mb']} MB, "
                   f"after each {result['rss_after_mb']}, peak {result['peak_rss_mb']} MB  (load {result['load']})",
                   flush=True)
 

@@ -8,8 +8,7 @@ like the form and the API do.
 """
 from __future__ import annotations
 
-from itertools import islice
-from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from flask_babel import gettext as _
 from sqlalchemy import BigInteger, Float, Integer, case, cast, func, select
@@ -19,7 +18,6 @@ from app.extensions import db
 from custom_fields import values
 from custom_fields.definitions import Definition, definitions
 
-BATCH = 2000
 
 
 def columns(module: str) -> list[dict[str, Any]]:
@@ -50,26 +48,6 @@ def example(definition: Definition) -> str:
 
 def headers(defs: Iterable[Definition]) -> list[str]:
     return [d.label for d in defs]
-
-
-def cells(defs: Iterable[Definition], record_values: dict) -> tuple:
-    """One record's custom cells: numbers as numbers, dates as dates, options by label."""
-    return tuple(d.field_type.cell(d, record_values.get(d.id)) for d in defs)
-
-
-def with_values(module: str, defs: list[Definition], rows: Iterable[tuple],
-                batch: Optional[int] = None) -> Iterator[tuple]:
-    """Rows whose last item is the record id -> the rows without it, followed by the custom cells.
-    One values query per batch of rows, however many fields there are."""
-    iterator = iter(rows)
-    size = batch or BATCH
-    while True:
-        chunk = list(islice(iterator, size))
-        if not chunk:
-            return
-        loaded = values.load(module, [row[-1] for row in chunk], defs)
-        for row in chunk:
-            yield tuple(row[:-1]) + cells(defs, loaded.get(row[-1], {}))
 
 
 def _pivot_column(model, definition: Definition):
