@@ -56,6 +56,8 @@ class Config:
     # an .xlsx with more data rows than this is read in flat memory (openpyxl read-only) instead of calamine
     IMPORT_STREAM_XLSX_ROWS = int(os.environ.get("IMPORT_STREAM_XLSX_ROWS", 200_000))
     IMPORT_CHUNK_ROWS = int(os.environ.get("IMPORT_CHUNK_ROWS", 5000))
+    # export (导出): rows read per keyset chunk, with their custom values in one query per chunk
+    EXPORT_CHUNK_ROWS = int(os.environ.get("EXPORT_CHUNK_ROWS", 2000))
     IMPORT_HEARTBEAT_SECONDS = float(os.environ.get("IMPORT_HEARTBEAT_SECONDS", 5))
     IMPORT_STALE_SECONDS = float(os.environ.get("IMPORT_STALE_SECONDS", 60))
 

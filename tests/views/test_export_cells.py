@@ -45,3 +45,34 @@ def test_a_built_in_yes_no_column_and_prices(app, client, admin_headers):
     response = client.get("/api/v1/product/export?format=csv", headers={**admin_headers, "Accept-Language": "zh"})
     text = response.get_data(as_text=True)
     assert "在售品" in text and "是" in text and "否" in text and "12.5" in text
+
+
+def test_formula_looking_cells_are_neutralised_in_every_chunk_and_column(app, client, admin_headers):
+    """A column is first checked whole for formula-looking cells (app/export_cells.texts): one such cell in a late
+    chunk, or in a column whose other cells are plain, must still be neutralised — in the .csv and the .xlsx."""
+    from python_calamine import CalamineWorkbook
+
+    starts = ["=1+2", "+8613800000000", "-3", "@SUM(A1)", "\tx", "\rx"]
+    with app.app_context():
+        owner = f.admin()
+        for index in range(30):
+            f.customer(owner, name=f"普通{index:02d}", contact_name="张三")
+        for index, text in enumerate(starts):
+            f.customer(owner, name=f"公式{index}", contact_name=text)
+        db.session.remove()
+    old = app.config.get("EXPORT_CHUNK_ROWS")
+    app.config["EXPORT_CHUNK_ROWS"] = 4
+    try:
+        text = client.get("/api/v1/customer/export?format=csv", headers=admin_headers).get_data(as_text=True)
+        workbook = client.get("/api/v1/customer/export?format=xlsx", headers=admin_headers).data
+    finally:
+        app.config["EXPORT_CHUNK_ROWS"] = old
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(workbook)).get_sheet_by_index(0).to_python()
+    cells = [dict(zip(sheet[0], row)) for row in sheet[1:]]
+    for table in (rows, cells):
+        assert len(table) == 36
+        by_name = {row["公司名称"]: row["联系人"] for row in table}
+        for index, start in enumerate(starts):
+            assert by_name[f"公式{index}"] == "'" + start, (index, by_name[f"公式{index}"])
+        assert {by_name[f"普通{index:02d}"] for index in range(30)} == {"张三"}
