@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 
 from app import export_cells
 from app.extensions import db
+from models.mixins import BinnedMixin
 
 FORMATS = ("xlsx", "csv")
 BATCH = 2000
@@ -90,6 +91,9 @@ def rows(spec, filters, columns=None, custom=(), access=None, fmt: str = "xlsx",
             query = filters.apply_all(query)
         if custom:
             query = query.filter(custom_query.matching_ids(spec.model, module, list(custom)))
+        if issubclass(spec.model, BinnedMixin):
+            # the chunks run on the connection, past the session's hook that hides the recycle bin
+            query = query.filter(spec.model.deleted_at.is_(None))
         return query.order_by(model_id)
 
     query = db.session.query(*expressions, model_id).select_from(spec.model)
