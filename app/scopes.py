@@ -1,8 +1,9 @@
 """Data scope (数据权限) -> one SQL predicate on a record's owner.
 
 Every query that reads owned records goes through `visible_to()`: lists, details, edits, deletes,
-exports, the REST API, dropdowns, phone search and statistics. Nothing is cached: an org change
-(new manager, moved department, new role) counts from the next query.
+exports, the REST API, dropdowns, phone search and statistics. Nothing is cached across requests: an org
+change (new manager, moved department, new role) counts from the next request (a GET request resolves the
+scope once for all its panels; any other request, and code outside a request, at every query).
 
 The owners in scope are resolved when the predicate is built (the manager chain by a recursive CTE,
 the department subtree by its materialised path) and put into the predicate as a literal id list.
@@ -27,6 +28,18 @@ from models.roles import DATA_SCOPES, RoleProfile
 SELF, SUBORDINATES, DEPARTMENT, DEPARTMENT_TREE, ALL = DATA_SCOPES
 
 
+def _read_only_request_memo() -> Optional[dict]:
+    """A GET request's memo of resolved scopes: a customer's edit page reads the scope once per panel (13 times),
+    and a GET changes no role or org. Any other request, and code outside a request, resolves anew each time."""
+    from flask import g, has_request_context, request
+
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return None
+    if "crm_scope_memo" not in g:
+        g.crm_scope_memo = {}
+    return g.crm_scope_memo
+
+
 def user_scopes(user: Optional[Employee]) -> set[str]:
     """The scopes of all the user's roles (their union decides); a role without one sees its own records."""
     if user is None or getattr(user, "is_anonymous", False) or not getattr(user, "id", None):
@@ -36,9 +49,16 @@ def user_scopes(user: Optional[Employee]) -> set[str]:
         return {ALL}
     if not role_ids:
         return {SELF}
+    memo = _read_only_request_memo()
+    key = ("scopes", user.id, tuple(sorted(role_ids)))
+    if memo is not None and key in memo:
+        return set(memo[key])
     found = dict(db.session.execute(
         select(RoleProfile.role_id, RoleProfile.data_scope).where(RoleProfile.role_id.in_(role_ids))).all())
-    return {found.get(role_id, SELF) for role_id in role_ids}
+    scopes = {found.get(role_id, SELF) for role_id in role_ids}
+    if memo is not None:
+        memo[key] = frozenset(scopes)
+    return scopes
 
 
 def subordinate_ids(user_id: int):
@@ -61,6 +81,10 @@ def department_member_ids(user: Employee, subtree: bool):
 
 def owner_ids(user: Employee, scopes: set[str]) -> set[int]:
     """The employees whose records the scopes (other than 全部) reach, as of now."""
+    memo = _read_only_request_memo()
+    key = ("owners", user.id, frozenset(scopes))
+    if memo is not None and key in memo:
+        return set(memo[key])
     owners = {user.id}
     queries = []
     if SUBORDINATES in scopes:
@@ -71,6 +95,8 @@ def owner_ids(user: Employee, scopes: set[str]) -> set[int]:
         queries.append(department_member_ids(user, subtree=False))
     for query in queries:
         owners.update(db.session.scalars(query))
+    if memo is not None:
+        memo[key] = frozenset(owners)
     return owners
 
 
