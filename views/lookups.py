@@ -23,7 +23,7 @@ LOOKUP_LIMIT = 20
 MAX_QUERY = 100  # characters of q looked at
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -44,8 +44,14 @@ def employees(text: str, user, active_only: bool = False, exclude=()) -> list[di
     query = employee_choices(user, active_only)
     if exclude:
         query = query.where(Employee.id.notin_(list(exclude)))
+    return matching_employees(query, text)
+
+
+def matching_employees(query, text: str) -> list[dict]:
+    """The first LOOKUP_LIMIT employees of `query` whose name or login contains `text`, as picker rows."""
+    text = (text or "").strip()[:MAX_QUERY]
     if text:
-        like = _like(text)
+        like = like_pattern(text)
         query = query.where(or_(Employee.first_name.ilike(like, escape="\\"),
                                 Employee.username.ilike(like, escape="\\")))
     rows = db.session.scalars(query.order_by(Employee.first_name, Employee.id).limit(LOOKUP_LIMIT))

@@ -306,7 +306,7 @@ class EmployeeView(ServiceModelView):
         if column not in ("manager", "handover_to"):
             abort(404)
         exclude = [int(i) for i in request.args.get("exclude", "").split(",")[:1000] if is_id(i)]
-        return jsonify(results=lookups.employees((request.args.get("q") or "").strip()[:lookups.MAX_QUERY], g.user,
+        return jsonify(results=lookups.employees(request.args.get("q", ""), g.user,
                                                  active_only=request.args.get("active") == "1", exclude=exclude))
 
     @expose("/reset-password/", methods=["GET", "POST"])

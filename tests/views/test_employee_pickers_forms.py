@@ -191,3 +191,16 @@ def test_the_seat_binding_picker_is_typed_within_the_scope(app, client, csrf, te
     assert not any(name in picker for name in NAMES)
     offered = _offered(client, picker, "下属")
     assert set(offered) == {"下属小红", "下属小绿"}  # the disabled 小停 cannot be given a seat
+
+
+def test_the_statistics_employee_filter_is_typed_within_the_scope(app, client, csrf, team):
+    _login(client, team["boss_login"])
+    page = client.get("/stats/employee_customers/").get_data(as_text=True)
+    picker = _picker(page, "employee")
+    assert "crm-record-select" in picker and not any(name in picker for name in NAMES)
+    # the filter names anyone in the scope but the resigned (a disabled account still has its figures)
+    assert set(_offered(client, picker)) == {"主管老赵", "下属小红", "下属小绿", "下属小停"}
+    assert _offered(client, picker, "老张") == []
+    chosen = client.get(f"/stats/employee_customers/?employee={team['green']}").get_data(as_text=True)
+    assert re.search(rf'<option value="{team["green"]}" selected>下属小绿</option>', _picker(chosen, "employee"))
+    assert client.get(f"/stats/employee_customers/?employee={team['outsider']}").status_code == 404
