@@ -279,7 +279,8 @@ def form_fields(spec: ModuleSpec) -> dict:
         elif target is Employee:
             # a new record belongs to whoever adds it unless they pick someone active in their scope (typed
             # into the picker); no blank choice: the pool is reached only by 退回公海
-            extra[name] = EmployeeSelectField(label, validators=[DataRequired()], default=_current_user)
+            extra[name] = EmployeeSelectField(label, validators=[DataRequired()], default=_current_user,
+                                              view=_view_name(spec.key))  # also in 自定义字段's preview
         else:
             # a link the record cannot be without (a follow-up's 客户) is required: the form marks it with *
             required = all(not column.nullable for column in rel.local_columns)

@@ -65,12 +65,13 @@ class EmployeeSelectField(RecordSelectField):
     scope (views/lookups.py). A page never holds the whole staff list, and a posted id the picker would not
     have offered is refused as a list would refuse a choice it did not have."""
 
-    def __init__(self, label=None, validators=None, column=None, active_only=True, **kwargs):
+    def __init__(self, label=None, validators=None, column=None, active_only=True, view=None, **kwargs):
         from models.org import Employee
 
         super().__init__(label, validators, model=Employee, lookup_url=self._url, **kwargs)
         self.column = column
         self.active_only = active_only
+        self.view = view  # the endpoint whose lookup answers (default: the view rendering the form)
         self.exclude: list[int] = []  # ids never offered (the leavers of 办理离职); the view must honour ?exclude=
 
     def _url(self) -> str:
@@ -79,7 +80,7 @@ class EmployeeSelectField(RecordSelectField):
         args = {"active": 1} if self.active_only else {}
         if self.exclude:
             args["exclude"] = ",".join(str(i) for i in self.exclude)
-        return url_for(".lookup", column=self.column or self.short_name, **args)
+        return url_for(f"{self.view or ''}.lookup", column=self.column or self.short_name, **args)
 
     def process_formdata(self, valuelist):
         if valuelist:  # absent from the post: the default stays (a new record's owner is who adds it)
