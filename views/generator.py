@@ -29,14 +29,14 @@ from app.inputs import parse_id
 from app.permissions import MODULES
 from models.choices import Choice
 from models.mixins import OwnedMixin
-from models.org import AccountState, Employee
+from models.org import Employee
 from views.base import ServiceModelView, attach_error
 from views.custom_field_hooks import CustomFieldScreenHooks
 from views import filter_ui
 from views.datamodel import CrmInterface, check_filter_values
 from views import lookups
 from views.field_permission_hooks import FieldPermissionScreenHooks, current_access, drop_protected_filters
-from views.widgets import RecordSelectField
+from views.widgets import EmployeeSelectField, RecordSelectField
 
 PAGE_SIZE = 50
 
@@ -247,15 +247,6 @@ def _choice_query(kind):
         .order_by(Choice.sort_order, Choice.id)
 
 
-def _owner_query():
-    def query():
-        user = g.user
-        return db.session.query(Employee).filter(Employee.state == AccountState.ACTIVE.value,
-                                                 scopes.owner_predicate(Employee.id, user)) \
-            .order_by(Employee.first_name)
-    return query
-
-
 def _current_user():
     user = getattr(g, "user", None)
     return user if user is not None and not user.is_anonymous else None
@@ -286,11 +277,10 @@ def form_fields(spec: ModuleSpec) -> dict:
                                            get_pk_func=lambda o: o.id, allow_blank=True,
                                            blank_text=_l("Please choose"), widget=Select2Widget())
         elif target is Employee:
-            # a new record belongs to whoever adds it unless they pick someone in their scope; no blank
-            # choice: the pool is reached only by 退回公海
-            extra[name] = QuerySelectField(label, query_func=_owner_query(), get_pk_func=lambda o: o.id,
-                                           allow_blank=False, default=_current_user, validators=[DataRequired()],
-                                           get_label="first_name", widget=Select2Widget())
+            # a new record belongs to whoever adds it unless they pick someone active in their scope (typed
+            # into the picker); no blank choice: the pool is reached only by 退回公海
+            extra[name] = EmployeeSelectField(label, validators=[DataRequired()], default=_current_user,
+                                              view=_view_name(spec.key))  # also in 自定义字段's preview
         else:
             # a link the record cannot be without (a follow-up's 客户) is required: the form marks it with *
             required = all(not column.nullable for column in rel.local_columns)
@@ -624,7 +614,7 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
         if rel is None:
             abort(404)
         return jsonify(results=lookups.search(rel.mapper.class_, request.args.get("q", ""), g.user,
-                                              SPEC_BY_MODEL))
+                                              SPEC_BY_MODEL, active_only=request.args.get("active") == "1"))
 
     # -- export of the current (filtered) list
 
@@ -645,8 +635,6 @@ class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, Ser
     def render_template(self, template, **kwargs):
         if template == self.list_template:
             kwargs.setdefault("custom", self.custom_list_context())
-            if self.spec.importer is not None and self.spec.importer.owner_choice:
-                kwargs.setdefault("import_owners", [(e.id, e.first_name) for e in _owner_query()()])
         kwargs.setdefault("spec", self.spec)
         kwargs.setdefault("keyword_arg", self._keyword_arg())
         kwargs.setdefault("keyword_value", request.args.get(self._keyword_arg(), ""))

@@ -5,7 +5,8 @@ reach and see:
 - records of a module: matched by that module's search box (only the fields the employee may search),
   within the data scope (and the pool for those who may look into it), named as the employee may see
   them (a hidden company name -> #12);
-- employees (负责人, 创建人, ...): those within the viewer's data scope, matched by name or login;
+- employees (负责人, 创建人, ...): those within the viewer's data scope, matched by name or login; the
+  pickers of forms (owner, transfer, manager, seat, import) ask with active=1: only 在职 (active) accounts;
 - anything else with its own screen filter (customer groups: one's own) goes through that filter.
 At most LOOKUP_LIMIT rows: the box asks again as the user types.
 """
@@ -16,34 +17,54 @@ from sqlalchemy import or_, select
 from app import fieldperms, scopes
 from app.extensions import db
 from models.mixins import OwnedMixin
-from models.org import Employee
+from models.org import AccountState, Employee
 
 LOOKUP_LIMIT = 20
 MAX_QUERY = 100  # characters of q looked at
 
 
-def _like(text: str) -> str:
+def like_pattern(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def employees(text: str, user) -> list[dict]:
+def employee_choices(user, active_only: bool = False):
+    """The employees a picker offers `user`: within the data scope (and active, for a form's pickers)."""
     query = select(Employee).where(scopes.owner_predicate(Employee.id, user))
+    return query.where(Employee.state == AccountState.ACTIVE.value) if active_only else query
+
+
+def employee_allowed(employee_id: int, user, active_only: bool = False) -> bool:
+    """Would the picker offer this employee? (what a posted form's choice is checked against)"""
+    query = employee_choices(user, active_only).where(Employee.id == employee_id)
+    return db.session.scalar(query.with_only_columns(Employee.id)) is not None
+
+
+def employees(text: str, user, active_only: bool = False, exclude=()) -> list[dict]:
+    query = employee_choices(user, active_only)
+    if exclude:
+        query = query.where(Employee.id.notin_(list(exclude)))
+    return matching_employees(query, text)
+
+
+def matching_employees(query, text: str) -> list[dict]:
+    """The first LOOKUP_LIMIT employees of `query` whose name or login contains `text`, as picker rows."""
+    text = (text or "").strip()[:MAX_QUERY]
     if text:
-        like = _like(text)
+        like = like_pattern(text)
         query = query.where(or_(Employee.first_name.ilike(like, escape="\\"),
                                 Employee.username.ilike(like, escape="\\")))
     rows = db.session.scalars(query.order_by(Employee.first_name, Employee.id).limit(LOOKUP_LIMIT))
     return [{"id": row.id, "text": row.first_name} for row in rows]
 
 
-def search(target: type, text: str, user, spec_by_model: dict) -> list[dict]:
+def search(target: type, text: str, user, spec_by_model: dict, active_only: bool = False) -> list[dict]:
     """[{"id", "text"}] of the records of `target` matching `text` that `user` may pick."""
     from views.generator import keyword_predicate
 
     text = (text or "").strip()[:MAX_QUERY]
     if target is Employee or issubclass(target, Employee):
-        return employees(text, user)
+        return employees(text, user, active_only)
     target_spec = spec_by_model.get(target)
     query = select(target)
     if target_spec is not None:

@@ -11,26 +11,21 @@ from sqlalchemy import func, select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from app import customers, groups, scopes
+from app import customers, groups
 from app.importing.columns import ImportColumn, ImportSpec
 from app.extensions import db
 from app.inputs import parse_id
 from models.call import CallRecord, Seat, SmsMessage
 from models.crm import Contact, Customer, CustomerGroup, FollowUp, OwnerHistory, customer_group_member
-from models.org import AccountState, Employee
 from models.sales import Contract, Invoice, Opportunity, Product
 from views.calls import CallApiMixin
 from views.generator import ActionSpec, ModuleSpec
 from views.seats import SeatApiMixin, SeatService, SeatViewMixin
+from views.widgets import EmployeeSelectField
 
 
 def _pk(value):
     return getattr(value, "id", value)
-
-
-def _owners_in_scope():
-    return db.session.query(Employee).filter(Employee.state == AccountState.ACTIVE.value,
-                                             scopes.owner_predicate(Employee.id, g.user)).order_by(Employee.first_name)
 
 
 def _my_groups():
@@ -39,8 +34,7 @@ def _my_groups():
 
 
 class OwnerForm(FlaskForm):
-    owner = QuerySelectField(_l("Employee"), query_func=_owners_in_scope, get_pk_func=lambda o: o.id,
-                             get_label="first_name", validators=[DataRequired()], widget=Select2Widget())
+    owner = EmployeeSelectField(_l("Employee"), validators=[DataRequired()])  # typed: /<module>/lookup/owner/
 
 
 class ReleaseForm(FlaskForm):

@@ -1,7 +1,7 @@
 """设置 → 组织架构: the department tree and employees, with the account-state actions of the manual."""
 from __future__ import annotations
 
-from flask import flash, g, redirect, request, url_for
+from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import action, expose, has_access
 from flask_appbuilder.api import expose as api_expose, protect, safe
 from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget, Select2Widget
@@ -19,8 +19,11 @@ from app import organisation as org
 from app.permissions import ORGANISATION, ORGANISATION_ACTIONS
 from app.errors import CrmError
 from app.extensions import db
-from models.org import GENDER_CHOICES, AccountState, Department, Employee
+from app.inputs import is_id
+from models.org import GENDER_CHOICES, Department, Employee
+from views import lookups
 from views.base import CrmModelRestApi, ServiceModelView, attach_error, format_time
+from views.widgets import EmployeeSelectField
 
 ORG_PERMISSION = ORGANISATION
 # the four org screens share one resource; each declares all of its actions so that syncing one
@@ -32,13 +35,9 @@ ORG_METHODS = {
     "post": "add", "put": "edit",
     "activate": "manage_accounts", "disable": "manage_accounts", "resign": "manage_accounts",
     "reset_password": "manage_accounts", "reset_login": "manage_accounts",
-    "resign_form": "manage_accounts", "reset_password_form": "manage_accounts", "reset_login_form": "manage_accounts",
+    "lookup": "view", "resign_form": "manage_accounts", "reset_password_form": "manage_accounts", "reset_login_form": "manage_accounts",
     "unlock": "manage_accounts",
 }
-
-
-def _active_employees():
-    return db.session.query(Employee).filter(Employee.state == AccountState.ACTIVE.value).order_by(Employee.first_name)
 
 
 def _departments():
@@ -121,9 +120,8 @@ class DepartmentView(ServiceModelView):
 # ---------------------------------------------------------------- employees
 
 class ResignForm(FlaskForm):
-    handover_to = QuerySelectField(
-        _l("Hand customers over to"), query_func=_active_employees, get_pk_func=_pk, allow_blank=True,
-        blank_text=_l("The public pool"), get_label="first_name", widget=Select2Widget(),
+    handover_to = EmployeeSelectField(  # typed: /employees/lookup/handover_to/?active=1
+        _l("Hand customers over to"),
         description=_l("The leaver's customers go to this employee, or to the public pool when none is chosen."),
     )
 
@@ -179,9 +177,7 @@ class EmployeeView(ServiceModelView):
         "department": QuerySelectField(_l("Department"), query_func=_departments, get_pk_func=_pk,
                                        get_label="full_name", allow_blank=True, blank_text=_l("Please choose"),
                                        validators=[DataRequired()], widget=Select2Widget()),
-        "manager": QuerySelectField(_l("Direct manager"), query_func=_active_employees, get_pk_func=_pk,
-                                    allow_blank=True, blank_text=_l("Please choose"), get_label="first_name",
-                                    widget=Select2Widget()),
+        "manager": EmployeeSelectField(_l("Direct manager")),  # typed: /employees/lookup/manager/?active=1
         "seat": QuerySelectField(_l("Bound seat"), query_func=_seats, get_pk_func=_pk, get_label=_seat_label,
                                  allow_blank=True, blank_text=_l("Choose a seat"), widget=Select2Widget(),
                                  description=_l("The seat (坐席号) this employee calls from; one seat per employee.")),
@@ -192,6 +188,8 @@ class EmployeeView(ServiceModelView):
     }
     edit_form_extra_fields = {k: v for k, v in add_form_extra_fields.items()
                               if k in ("gender", "department", "manager", "roles", "seat")}
+    # the 直属上级 filter: typed too (FAB's own would list every account of the company)
+    search_form_extra_fields = {"manager": EmployeeSelectField(_l("Direct manager"), active_only=False)}
     validators_columns = {"first_name": [DataRequired(), Length(max=64)]}
 
     def create_item(self, form):
@@ -298,10 +296,20 @@ class EmployeeView(ServiceModelView):
             return _("%(n)d employee(s) resigned.", n=len(employees))
 
         form = ResignForm()
-        leaving = [e.id for e in self._selected()]
         # never the leavers themselves, nor a disabled, not-activated or resigned account
-        form.handover_to.query_func = lambda: _active_employees().filter(Employee.id.notin_(leaving or [0]))
+        form.handover_to.exclude = [e.id for e in self._selected()]
         return self._account_form(form, _("Resign"), submit)
+
+    @expose("/lookup/<column>/")
+    @has_access
+    def lookup(self, column):
+        """The employee pickers of these screens (直属上级, 交接给, the 直属上级 filter): matches of `q` among the
+        employees within the viewer's data scope, the active ones only with active=1 (views/lookups.py)."""
+        if column not in ("manager", "handover_to"):
+            abort(404)
+        exclude = [int(i) for i in request.args.get("exclude", "").split(",")[:1000] if is_id(i)]
+        return jsonify(results=lookups.employees(request.args.get("q", ""), g.user,
+                                                 active_only=request.args.get("active") == "1", exclude=exclude))
 
     @expose("/reset-password/", methods=["GET", "POST"])
     @has_access

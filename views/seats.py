@@ -6,8 +6,7 @@ from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.api import expose as api_expose
 from flask_appbuilder.api import protect, safe
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
-from flask_appbuilder.fields import QuerySelectField
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -18,12 +17,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from app import seats
 from app.errors import CrmError
 from app.extensions import db
-from models.org import AccountState, Employee
 from views.base import attach_error
-
-
-def _active_employees():
-    return db.session.query(Employee).filter(Employee.state == AccountState.ACTIVE.value).order_by(Employee.first_name)
+from views.widgets import EmployeeSelectField
 
 
 # ---------------------------------------------------------------- seats: 更换绑定, 续费
@@ -33,9 +28,7 @@ class SeatBindForm(FlaskForm):
                          widget=BS3TextFieldWidget())
     code = StringField(_l("Verification code"), validators=[Optional(), Length(max=10)], widget=BS3TextFieldWidget(),
                        description=_l("Enter the code the mobile received."))
-    employee = QuerySelectField(_l("Employee"), query_func=_active_employees, get_pk_func=lambda e: e.id,
-                                get_label="first_name", allow_blank=True, blank_text=_l("Please choose"),
-                                widget=Select2Widget())
+    employee = EmployeeSelectField(_l("Employee"))  # typed: /seat/lookup/employee/?active=1, within the scope
 
 
 class SeatExtendForm(FlaskForm):

@@ -5,7 +5,7 @@ its permission "stats:<page>" and its URL); the figures come from app.stats.stat
 """
 from __future__ import annotations
 
-from flask import Response, abort, g, request
+from flask import Response, abort, g, jsonify, request
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.api import BaseApi, protect, safe
 from flask_babel import gettext as _
@@ -14,12 +14,14 @@ from sqlalchemy import or_, select
 from app import scopes, stats
 from app.errors import CrmError
 from app.extensions import db
+from app.inputs import is_id
 from app.stats_export import workbook
 from app.stats_periods import PERIODS, resolve_window
 from models.call import DISPOSITIONS
 from models.org import AccountState, Department, Employee
+from views import lookups
 
-STATS_METHODS = {"list": "view", "export": "view", "get_page": "view"}
+STATS_METHODS = {"list": "view", "export": "view", "get_page": "view", "lookup": "view"}
 
 
 def _arguments(args) -> dict:
@@ -35,13 +37,18 @@ def compute(page, args) -> tuple[dict, object]:
                             rank_by=args.get("by") or None), window
 
 
-def _pickers(user) -> tuple[list, list]:
-    """The departments and employees the filters offer: those the viewer's scope reaches."""
+def _employees(user):
+    """The employees the filter offers: those the viewer's scope reaches, except the resigned."""
+    return lookups.employee_choices(user).where(Employee.state != AccountState.RESIGNED.value)
+
+
+def _pickers(user, chosen) -> tuple[list, list]:
+    """The departments the filter offers (those the viewer's scope reaches: a few dozen) and the chosen employee:
+    the employee filter is typed (/stats/<page>/lookup/employee/?q=), the company's staff is no list."""
     user_scopes = scopes.user_scopes(user)
-    employees = select(Employee.id, Employee.first_name).where(
-        scopes.owner_predicate(Employee.id, user), Employee.state != AccountState.RESIGNED.value
-    ).order_by(Employee.first_name, Employee.id)
-    people = [(pk, name) for pk, name in db.session.execute(employees)]
+    people = []
+    if is_id(chosen):
+        people = [(e.id, e.first_name) for e in db.session.scalars(_employees(user).where(Employee.id == int(chosen)))]
     departments = select(Department.id, Department.name, Department.path).order_by(Department.path)
     if scopes.ALL not in user_scopes:
         reach = [Department.id.in_(select(Employee.department_id).where(scopes.owner_predicate(Employee.id, user)))]
@@ -82,13 +89,19 @@ def make_page_view(page):
                 if refusal.status == 404:
                     abort(404)
                 result, window, error = None, resolve_window(), str(refusal.message)
-            departments, people = _pickers(g.user)
+            departments, people = _pickers(g.user, request.args.get("employee"))
             labels = {k: str(v) for k, v in stats.METRICS[page.subject].items()}
             return self.render_template(
                 "stats/page.html", page=page, result=result, error=error, window=window, periods=PERIODS,
                 args=_arguments(request.args), departments=departments, people=people, labels=labels,
                 dispositions={code: str(label) for code, label in DISPOSITIONS},
                 pages=stats.visible_pages(g.user), title=str(page.label))
+
+        @expose("/lookup/employee/")
+        @has_access
+        def lookup(self):
+            """The employee filter, typed: matches of `q` by name or login among `_employees`."""
+            return jsonify(results=lookups.matching_employees(_employees(g.user), request.args.get("q", "")))
 
         @expose("/export")
         @has_access

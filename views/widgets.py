@@ -57,3 +57,42 @@ class RecordSelectField(Field):
     def pre_validate(self, form):
         if self._raw and self.data is None:
             raise ValidationError(_l("This record does not exist."))
+
+
+class EmployeeSelectField(RecordSelectField):
+    """An employee picker of a form (负责人, 转移给, 分配给, 直属上级, 交接给, 坐席的员工): search-as-you-type through
+    the current view's /lookup/<column>/?active=1, which offers the active employees within the viewer's data
+    scope (views/lookups.py). A page never holds the whole staff list, and a posted id the picker would not
+    have offered is refused as a list would refuse a choice it did not have."""
+
+    def __init__(self, label=None, validators=None, column=None, active_only=True, view=None, **kwargs):
+        from models.org import Employee
+
+        super().__init__(label, validators, model=Employee, lookup_url=self._url, **kwargs)
+        self.column = column
+        self.active_only = active_only
+        self.view = view  # the endpoint whose lookup answers (default: the view rendering the form)
+        self.exclude: list[int] = []  # ids never offered (the leavers of 办理离职); the view must honour ?exclude=
+
+    def _url(self) -> str:
+        from flask import url_for
+
+        args = {"active": 1} if self.active_only else {}
+        if self.exclude:
+            args["exclude"] = ",".join(str(i) for i in self.exclude)
+        return url_for(f"{self.view or ''}.lookup", column=self.column or self.short_name, **args)
+
+    def process_formdata(self, valuelist):
+        if valuelist:  # absent from the post: the default stays (a new record's owner is who adds it)
+            super().process_formdata(valuelist)
+
+    def pre_validate(self, form):
+        from flask import g
+
+        from views import lookups
+
+        super().pre_validate(form)
+        if self.data is not None and (self.data.id in self.exclude or
+                                      not lookups.employee_allowed(self.data.id, g.user, self.active_only)):
+            raise ValidationError(_l("Choose an employee the list offers: this one is not active or is outside "
+                                     "your data permission."))

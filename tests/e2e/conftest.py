@@ -103,3 +103,19 @@ def login(page, base_url, username, password):
 def screenshot(page, name):
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def pick(page, select_css, typed, choose=None):
+    """Choose in a typed picker (select2 asking the server, views/widgets.py): open it, type, click the match."""
+    page.click(f"{select_css} + .select2 .select2-selection")
+    type_in_picker(page, typed)
+    option = page.locator(".select2-container--open .select2-results__option", has_text=choose or typed).first
+    option.wait_for(state="visible")
+    option.click()
+
+
+def type_in_picker(page, typed):
+    """Type into the open picker's search box (focused by hand: select2 may still be opening)."""
+    search = page.locator(".select2-container--open .select2-search__field")
+    search.click()
+    search.press_sequentially(typed)

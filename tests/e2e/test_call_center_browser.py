@@ -9,7 +9,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_PASSWORD, ROOT, SERVER_ENV, login, screenshot
+from tests.e2e.conftest import ADMIN_PASSWORD, ROOT, SERVER_ENV, login, pick, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -68,7 +68,7 @@ def test_admin_binds_a_seat_with_the_sms_code(people, new_page):
     code = re.search(r"验证码为 (\d{6})", outbox.locator("table.table-bordered").inner_text()).group(1)
     screenshot(outbox, "sms-outbox")
     admin.fill("#code", code)
-    admin.evaluate("id => { $('#employee').val(String(id)).trigger('change'); }", people["seller"])
+    pick(admin, "#employee", "小李")  # typed: the picker asks /seat/lookup/employee/
     screenshot(admin, "seat-binding-form")
     with admin.expect_navigation():
         admin.click("#crm-bind-confirm")

@@ -6,7 +6,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_PASSWORD, login, screenshot
+from tests.e2e.conftest import ADMIN_PASSWORD, login, pick, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -20,7 +20,7 @@ def _add_customer(page, base_url, name, level):
     page.goto(base_url + "/customer/add")
     page.fill("input[name=company_name]", name)
     page.fill("input[name=mobile]", str(next(_MOBILES)))  # the mobile number is required
-    page.select_option("select[name=owner]", label="管理员")
+    pick(page, "select[name=owner]", "管理员")
     field = page.locator("tr", has_text=LABEL).locator("select")
     field.select_option(label=level)
     page.click("[type=submit]")

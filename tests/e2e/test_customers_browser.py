@@ -8,7 +8,7 @@ import sys
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_PASSWORD, ROOT, SERVER_ENV, login, screenshot
+from tests.e2e.conftest import ADMIN_PASSWORD, ROOT, SERVER_ENV, login, pick, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -73,7 +73,7 @@ def test_search_detail_claim_transfer_and_group(demo, new_page):
     _tick(admin, pool_name)
     _act(admin, "transfer")
     expect(admin.locator("h4", has_text="转移")).to_be_visible()
-    admin.select_option("select[name=owner]", label="刘洋")
+    pick(admin, "select[name=owner]", "刘洋")  # typed: the picker asks the server
     screenshot(admin, "crm-transfer-form")
     with admin.expect_navigation():
         admin.click("#crm-action-form [type=submit]")

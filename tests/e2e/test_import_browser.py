@@ -6,7 +6,7 @@ import io
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_PASSWORD, login, screenshot
+from tests.e2e.conftest import ADMIN_PASSWORD, login, pick, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -51,7 +51,7 @@ def test_the_import_dialog_with_progress_download_mapping_and_records(live_serve
     data.write_bytes(_xlsx(header, rows))
     page.check("input[name=duplicate][value=skip]")
     page.set_input_files("#crm-import-file", str(data))
-    page.select_option("#crm-import-owner", index=1)  # the first employee in scope (admin)
+    pick(page, "#crm-import-owner", "管理员")  # typed: the employees in scope, asked as one types
     screenshot(page, "import-dialog")
     page.click("#crm-import-submit")
     expect(page.locator("#crm-import-progress .progress-bar")).to_be_visible()

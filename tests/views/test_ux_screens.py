@@ -1,5 +1,6 @@
 """What a new user trips over (issue 8, items 11–15 and 17), through the screens with a session cookie."""
 import json
+import html
 import re
 
 import pytest
@@ -248,8 +249,11 @@ def test_resign_offers_neither_the_leaver_nor_inactive_accounts(client, people):
     web_login(client)
     page = client.get(f"/employees/resign/?ids={people['seller'][0]}").get_data(as_text=True)
     select = re.search(r'<select[^>]*name="handover_to".*?</select>', page, re.S).group(0)
-    assert "小赵" in select and "王主管" in select
-    assert "小李" not in select and "小停" not in select
+    assert "小赵" not in select and "王主管" not in select  # typed, not listed: the page holds no one
+    url = html.unescape(re.search(r'data-url="([^"]+)"', select).group(1))
+    offered = [row["text"] for row in client.get(url).get_json()["results"]]
+    assert "小赵" in offered and "王主管" in offered
+    assert "小李" not in offered and "小停" not in offered
 
 
 def test_employee_list_explains_the_state_dots(client):
