@@ -89,8 +89,6 @@ def _read_owner_ids(user: Employee, scopes: set[str]) -> set[int]:
         queries.append(department_member_ids(user, subtree=False))
     for query in queries:
         owners.update(db.session.scalars(query))
-    if memo is not None:
-        memo[key] = frozenset(owners)
     return owners
 
 
