@@ -51,6 +51,7 @@ class Record:
 class Org:
     ids: dict = field(default_factory=dict)  # employee key -> id
     logins: dict = field(default_factory=dict)
+    names: dict = field(default_factory=dict)
     departments: dict = field(default_factory=dict)  # name -> id
     records: list = field(default_factory=list)
 
@@ -128,6 +129,7 @@ def build() -> Org:
     people["outsider"] = f.employee("扫描无权者", finance_dept, role="扫描-无权")
     org.ids = {k: p.id for k, p in people.items()}
     org.logins = {k: p.username for k, p in people.items()}
+    org.names = {k: p.first_name for k, p in people.items()}
 
     def add(module, row, owner):
         db.session.add(row)
