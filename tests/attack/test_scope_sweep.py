@@ -37,6 +37,27 @@ def test_the_list_screen_and_api_show_exactly_the_records_in_scope(org, browsers
     assert set(body["ids"]) == expected and body["count"] == len(expected)
 
 
+SEARCHABLE = {"customer": "company_name", "pool": "company_name", "contact": "name", "opportunity": "name",
+              "contract": "number", "product": "code", "followup": "content", "invoice": "number",
+              "customer_group": "name"}  # the first keyword column: the search box (it searches every keyword column)
+
+
+@pytest.mark.parametrize("scope", SCOPES)
+@pytest.mark.parametrize("module", sorted(SEARCHABLE))
+def test_the_search_box_finds_nothing_out_of_scope(org, browsers, tokens, api, module, scope):
+    import prison
+
+    column = SEARCHABLE[module]
+    mine = min(org.visible(module, scope))
+    for record, found in [(None, mine)] + [(r, None) for r in few(org.hidden(module, scope))]:
+        marker = org.marker_of(module, found) if record is None else record.marker
+        page = browsers[_viewer(scope)].get(f"/{module}/list/?_flt_0_{column}={marker}").get_data(as_text=True)
+        q = prison.dumps({"filters": [{"col": column, "opr": f"kw_{module}", "value": marker}]})
+        body = api.get(f"/api/v1/{module}/?q={q}", headers=tokens[_viewer(scope)]).get_json()
+        expected = {found} if found else set()
+        assert shown_pks(page, module) == expected and set(body["ids"]) == expected, (module, marker, body)
+
+
 @pytest.mark.parametrize("scope", SCOPES)
 @pytest.mark.parametrize("module", MODULE_KEYS)
 def test_a_record_out_of_scope_does_not_open(org, browsers, tokens, api, module, scope):
@@ -49,6 +70,9 @@ def test_a_record_out_of_scope_does_not_open(org, browsers, tokens, api, module,
         assert api.get(f"/api/v1/{module}/{record.pk}", headers=headers).status_code == 404, record
         if module not in ("call",):  # call records have no edit form at all (403 for everyone)
             assert browser.get(f"/{module}/edit/{record.pk}").status_code in REFUSED, record
+        else:  # the call's own page (outcome, follow-up) on the PC and the phone
+            assert browser.get(f"/dial/{record.pk}/").status_code == 404, record
+            assert browser.get(f"/m/call/{record.pk}").status_code == 404, record
 
 
 @pytest.mark.parametrize("scope", SCOPES)
@@ -64,9 +88,16 @@ def test_changing_or_deleting_a_record_out_of_scope_is_refused_and_changes_nothi
             api.put(f"/api/v1/{module}/{record.pk}", json=CHANGES[module], headers=headers),
             api.delete(f"/api/v1/{module}/{record.pk}", headers=headers),
         ]
-        for response in attempts:
+        for response in attempts[:4]:
             assert response.status_code in REFUSED, (record, response.request.method, response.request.path,
                                                      response.status_code)
+        if module == "call":  # what a call's page and the API change: its outcome, its end
+            attempts += [browser.post(f"/dial/{record.pk}/", data={"outcome-disposition": "no_answer"}),
+                         browser.post(f"/m/call/{record.pk}", data={"outcome-disposition": "no_answer"}),
+                         api.post(f"/api/v1/call/{record.pk}/outcome", json={"disposition": "no_answer"},
+                                  headers=headers),
+                         api.post(f"/api/v1/call/{record.pk}/hangup", json={}, headers=headers)]
+            assert [r.status_code for r in attempts[4:]] == [404] * 4, record
         if module in OWNED_WRITABLE:  # the rights are there: only the scope refuses
             assert [r.status_code for r in attempts] == [404, 404, 404, 404], record
         assert snapshot(csrf_app, module, record.pk) == before, record

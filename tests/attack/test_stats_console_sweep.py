@@ -11,6 +11,7 @@ import pytest
 
 from app.stats import PAGES
 from tests.attack.org import SCOPES
+from tests.attack.sweep import export_text
 from tests.views.test_console import URLS as CONSOLE_URLS
 
 # what each statistics subject counts, and of which module
@@ -81,6 +82,9 @@ def test_an_employee_or_department_out_of_scope_is_404_and_the_screens_do_not_na
         for key in strangers:
             assert org.names[key] not in text, (page, key)
         assert "扫描财务部" not in text
+        exported = export_text(browser.get(f"/stats/{page}/export?{_window()}"))
+        assert (org.names[f"viewer_{scope}"] in exported) == (PAGES[page].by == "employee")
+        assert not [key for key in strangers if org.names[key] in exported], page
 
 
 @pytest.mark.parametrize("viewer", [f"viewer_{s}" for s in SCOPES] + ["outsider"])
