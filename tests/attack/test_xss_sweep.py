@@ -215,3 +215,16 @@ def test_exports_keep_the_payload_as_text(admin_browser, stored):
     book = openpyxl.load_workbook(io.BytesIO(response.data), read_only=True)
     cells = {str(c) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for c in row if c}
     assert any(payload(n) in cells for n in stored.where)
+
+
+def test_a_refusal_that_names_the_payload_shows_it_escaped(admin_browser, stored):
+    """The form sent back with its error (a custom field's label already used) repeats what was typed."""
+    label = next(payload(n) for n, what in stored.where.items() if what == "customer custom label")
+    response = admin_browser.post("/custom-fields/customer/add", data={"label": label, "type": "text"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert not [raw for raw in RAW if raw in html]
+    assert _n(label) in shown(html)
+    response = admin_browser.post("/departments/add", data={"name": payload(7) + "x" * 10})  # too long: refused
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and not [raw for raw in RAW if raw in html]
