@@ -64,9 +64,12 @@ def _protect_forms(app: Flask) -> None:
             csrf.exempt(view.blueprint)
             api_blueprints.add(view.blueprint.name)
 
+    security_api = appbuilder.sm.security_api.__name__ if appbuilder.sm.security_api else None
+
     @app.before_request
     def _api_writes_with_the_session_cookie():
-        if (request.blueprint in api_blueprints and app.config.get("WTF_CSRF_ENABLED", True)
+        # the token login is no write on the cookie's behalf (it takes the password): a script may call it anyway
+        if (request.blueprint in api_blueprints - {security_api} and app.config.get("WTF_CSRF_ENABLED", True)
                 and request.method in app.config["WTF_CSRF_METHODS"] and "Authorization" not in request.headers
                 and current_user.is_authenticated):
             csrf.protect()  # 400, the same refusal as a form's

@@ -188,6 +188,13 @@ def test_the_phone_login_refuses_a_post_without_its_token(csrf_app, org):
     assert client.get("/m/customers").status_code == 302  # still logged out
 
 
+def test_a_token_login_from_a_logged_in_browser_needs_no_csrf_token(browsers):
+    """Logging in through the API takes the password: no write on the cookie's behalf."""
+    response = browsers["admin"].client.post("/api/v1/security/login", json={
+        "username": "admin", "password": ADMIN_PASSWORD, "provider": "db"})
+    assert response.status_code == 200 and response.get_json()["access_token"]
+
+
 # -- the same requests with the token go through (these change data: they come last)
 
 def test_with_the_token_the_screens_and_the_cookie_api_accept_the_same_requests(csrf_app, browsers, things):
