@@ -10,12 +10,14 @@ import io
 import re
 
 import pytest
+from sqlalchemy import delete
 
 from app import choices, customers
 from app import organisation as org_service
 from app import roles as role_service
 from app.extensions import db
 from models.call import CallRecord
+from models.choices import Choice
 from tests import callfixtures
 from tests import factories as f
 from tests.conftest import ADMIN_PASSWORD, bearer, wipe_data
@@ -129,6 +131,9 @@ def stored(app):
     wipe_data(app)
     with app.app_context():
         reset_roles()
+        # option lists stay between tests (what `crm init` makes): take back the ones added here
+        db.session.execute(delete(Choice).where(Choice.id.in_([p.pks[k] for k in p.pks if k.startswith("choice_")])))
+        db.session.commit()
         db.session.remove()
 
 
