@@ -59,14 +59,30 @@ def create_app(config_object=None) -> Flask:
 
 
 def _protect_forms(app: Flask) -> None:
-    """CSRF tokens on every screen's form. The REST API is exempt: it reads JSON bodies only, which a
-    cross-site form cannot send, and it is used with bearer tokens."""
+    """CSRF tokens on every screen's form. The REST API is exempt when it is called with a bearer token (a
+    cross-site form cannot set a header); a write to it authenticated by the session cookie is a browser's, and
+    carries the token like a form (the screens' scripts send it as X-CSRFToken). Without that, a page elsewhere
+    could post an empty form to /api/v1/employee/<id>/disable with the administrator's cookie."""
+    from flask import request
     from flask_appbuilder.api import BaseApi
+    from flask_login import current_user
 
     csrf.init_app(app)
+    api_blueprints = set()
     for view in appbuilder.baseviews:
         if isinstance(view, BaseApi) and view.blueprint is not None:
             csrf.exempt(view.blueprint)
+            api_blueprints.add(view.blueprint.name)
+
+    security_api = appbuilder.sm.security_api.__name__ if appbuilder.sm.security_api else None
+
+    @app.before_request
+    def _api_writes_with_the_session_cookie():
+        # the token login is no write on the cookie's behalf (it takes the password): a script may call it anyway
+        if (request.blueprint in api_blueprints - {security_api} and app.config.get("WTF_CSRF_ENABLED", True)
+                and request.method in app.config["WTF_CSRF_METHODS"] and "Authorization" not in request.headers
+                and current_user.is_authenticated):
+            csrf.protect()  # 400, the same refusal as a form's
 
 
 def _migrations_dir():

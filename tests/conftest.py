@@ -67,7 +67,11 @@ def _clean_data(request):
     yield
     if "app" not in request.fixturenames:
         return
-    application = request.getfixturevalue("app")
+    wipe_data(request.getfixturevalue("app"))
+
+
+def wipe_data(application) -> None:
+    """Empty every CRM table and re-create the administrator (what `crm init` made stays)."""
     from flask_appbuilder import Model
 
     from app.cli import ensure_admin

@@ -120,12 +120,15 @@ class CustomFieldsView(BaseView):
                                     title=_("Custom fields: %(module)s", module=module_label(module)))
 
     def _form_page(self, module, form, row=None, options=None):
+        """The form; after a POST it is the form sent back with its errors (success redirects): 400, as the
+        generated screens answer a refused form."""
         has_values = row is not None and value_count(module, row.id) > 0
+        status = 400 if request.method == "POST" else 200
         return self.render_template("custom_fields/field_form.html", form=form, module=module, row=row,
                                     module_label=module_label(module), has_values=has_values,
                                     values_held=value_count(module, row.id) if row is not None else 0,
                                     options=options if options is not None else [], rules=_type_rules(),
-                                    title=_("Edit field") if row is not None else _("New field"))
+                                    title=_("Edit field") if row is not None else _("New field")), status
 
     def _save(self, form, run):
         data = {name: form[name].data for name in FIELD_PROPERTIES}

@@ -49,15 +49,21 @@ def test_the_customer_filter_is_a_scoped_picker(demo, new_page):
 def test_a_pool_customer_shows_contacts_and_history_not_money(demo, new_page):
     admin = new_page()
     login(admin, demo, "admin", ADMIN_PASSWORD)
+    # the API with the page's session cookie, as the screens' scripts call it: with the page's CSRF token
+    admin.goto(demo + "/customer/add")
+    token = {"X-CSRFToken": admin.locator("input[name=csrf_token]").first.input_value()}
     api = admin.request
-    created = api.post(demo + "/api/v1/customer/", data={"company_name": "浏览器公海客户", "mobile": "13912340000"})
+    created = api.post(demo + "/api/v1/customer/", data={"company_name": "浏览器公海客户", "mobile": "13912340000"},
+                       headers=token)
     assert created.status == 201, created.text()
     pk = created.json()["id"]
-    assert api.post(demo + "/api/v1/contact/", data={"customer": pk, "name": "公海里的联系人"}).status == 201
-    assert api.post(demo + "/api/v1/followup/", data={"customer": pk, "content": "上次谈到报价"}).status == 201
-    assert api.post(demo + "/api/v1/contract/", data={"customer": pk, "number": "HT-E2E-1", "name": "不可见合同"}
+    assert api.post(demo + "/api/v1/contact/", data={"customer": pk, "name": "公海里的联系人"}, headers=token).status == 201
+    assert api.post(demo + "/api/v1/followup/", data={"customer": pk, "content": "上次谈到报价"}, headers=token
                     ).status == 201
-    assert api.post(demo + "/api/v1/customer/release", data={"ids": [pk], "reason": "演示"}).status == 200
+    assert api.post(demo + "/api/v1/contract/", data={"customer": pk, "number": "HT-E2E-1", "name": "不可见合同"},
+                    headers=token).status == 201
+    assert api.post(demo + "/api/v1/customer/release", data={"ids": [pk], "reason": "演示"}, headers=token
+                    ).status == 200
     page = new_page()
     login(page, demo, *SELLER)
     page.goto(demo + f"/pool/show/{pk}")
