@@ -100,7 +100,7 @@ def _texts(column: Sequence) -> Sequence:
     present = [v for v in column if v]
     if not present:
         return column
-    if _NEEDS_WORK.search("\x01".join(present)) or max(map(len, present)) > MAX_TEXT:
+    if _NEEDS_WORK.search("\n".join(present)) or max(map(len, present)) > MAX_TEXT:
         return [clean_text(v) if v else v for v in column]
     return column
 
