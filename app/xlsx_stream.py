@@ -179,7 +179,12 @@ class SheetWriter:
                  f'{clean_text(str(title))}</t></is></c>' for letter, title in zip(self.letters, titles))
         self.stream.write(('<row r="1">' + "".join(cells) + "</row>").encode())
 
-    def rows(self, chunk: Sequence[Sequence]) -> None:
+    def rows(self, chunk: Sequence[Sequence], piece: int = 500) -> None:
+        """A chunk of rows, `piece` rows at a time (the XML of a piece is what is held in memory)."""
+        for start in range(0, len(chunk), piece):
+            self._rows(chunk[start:start + piece])
+
+    def _rows(self, chunk: Sequence[Sequence]) -> None:
         if not chunk:
             return
         while len(self.letters) < len(chunk[0]):

@@ -133,3 +133,12 @@ def test_the_writer_types_each_column_per_chunk_and_falls_back_cell_by_cell():
     assert openpyxl.load_workbook(io.BytesIO(target.getvalue())).sheetnames == ['名<单>"表"']
     assert xlsx_stream.column_letter(0) == "A" and xlsx_stream.column_letter(27) == "AB"
     assert xlsx_stream.column_letter(18277) == "ZZZ"
+
+
+def test_a_chunk_larger_than_a_piece_keeps_every_row_in_order():
+    chunk = [(n, f"第{n}行", dt.date(2024, 1, 1) + dt.timedelta(days=n % 300)) for n in range(1_201)]
+    target = io.BytesIO()
+    xlsx_stream.write(target, ["n", "t", "d"], [chunk, chunk[:3]])
+    by_openpyxl, by_calamine = _both(target.getvalue())
+    _same_values(by_openpyxl, by_calamine)
+    assert by_calamine[1:] == [list(row) for row in chunk + chunk[:3]]
