@@ -1,8 +1,8 @@
 """Export of a (filtered) list to .xlsx or .csv, streamed: rows come from the database in batches of
 plain tuples, never as 100k ORM objects, and the workbook is written in constant memory.
 
-XlsxWriter rather than tablib: for 100k rows tablib builds the whole workbook in memory (625 MB, 41 s
-on these machines, shared/research/perf.md §6); XlsxWriter's constant_memory mode takes 80 MB, 20 s.
+Not tablib: for 100k rows it builds the whole workbook in memory (625 MB, 41 s on these machines). The
+.xlsx is streamed by app/xlsx_stream.py, a chunk of rows at a time, a column at a time.
 """
 from __future__ import annotations
 
@@ -242,42 +242,15 @@ def _csv_stream(headers, chunks: Iterable[list]) -> Iterator[str]:
 
 def write_xlsx(headers, chunks: Iterable[list], sheet_name: str = "Sheet1"):
     """Write chunks of rows (cells converted already) to a temporary .xlsx in constant memory; returns the
-    open file, positioned at 0."""
-    import xlsxwriter
+    open file, positioned at 0. The worksheet is streamed into the zip by app/xlsx_stream.py (XlsxWriter's
+    per-cell calls were most of an export's time)."""
+    from app import xlsx_stream
 
     handle = tempfile.TemporaryFile(suffix=".xlsx")
-    workbook = xlsxwriter.Workbook(handle, {"constant_memory": True, "in_memory": False,
-                                            "strings_to_formulas": False, "strings_to_urls": False})
-    sheet = workbook.add_worksheet(sheet_name)
-    bold = workbook.add_format({"bold": True})
-    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
-    datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-    for col, header in enumerate(headers):
-        sheet.write_string(0, col, neutralise(header), bold)
-    # XlsxWriter's undecorated writers: the public ones only add A1-notation parsing of the arguments
-    write_string = getattr(sheet, "_write_string", sheet.write_string)
-    write_number = getattr(sheet, "_write_number", sheet.write_number)
-    write_datetime = getattr(sheet, "_write_datetime", sheet.write_datetime)
-    row_number = 0
-    for chunk in chunks:
-        for row in chunk:
-            row_number += 1
-            for col, value in enumerate(row):
-                if value is None:
-                    continue
-                kind = value.__class__
-                if kind is str:
-                    write_string(row_number, col, value)
-                elif kind is int or kind is float:
-                    write_number(row_number, col, value)
-                elif kind is dt.datetime:
-                    write_datetime(row_number, col, value, datetime_format)
-                elif kind is dt.date:
-                    write_datetime(row_number, col, value, date_format)
-                elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                    write_number(row_number, col, value)
-                else:
-                    write_string(row_number, col, str(value))
-    workbook.close()
+    try:
+        xlsx_stream.write(handle, [neutralise(h) for h in headers], chunks, sheet_name)
+    except BaseException:
+        handle.close()
+        raise
     handle.seek(0)
     return handle
