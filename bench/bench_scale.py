@@ -13,6 +13,7 @@ two warm-ups, one request at a time, and prints the median and p90 in ms as a Ma
     search   the search box (--name)            ?_flt_0_company_name=…              filter kw_customer
     sort     最后跟进时间, newest first           ?_oc_…=last_followup_at&_od_…=desc  order_column last_followup_at
     deep     a deep page                        the last page the screen offers     page 10,000 (offset 500,000)
+    cursor   the same depth by cursor           (none: the screen offers 200 pages)  ?cursor=<next_cursor of page 9,999>
     add      the add-customer form               /customer/add                       _info (add_columns)
     edit     the edit form of a visible customer /customer/edit/<id>                 _info (edit_columns)
 
@@ -46,8 +47,8 @@ from bench.seed import ADMIN_PASSWORD, DEPARTMENT_TREE_LOGIN, PASSWORD, SUBORDIN
 
 VIEWERS = {"admin": ("admin", ADMIN_PASSWORD), "本人及下属": (SUBORDINATES_LOGIN, PASSWORD),
            "本部门及下属部门": (DEPARTMENT_TREE_LOGIN, PASSWORD)}
-CASES = ("first", "search", "sort", "deep", "add", "edit")
-CASE_LABELS = {"first": "first page", "search": "name search", "sort": "sort 最后跟进时间 desc", "deep": "deep page",
+CASES = ("first", "search", "sort", "deep", "cursor", "add", "edit")
+CASE_LABELS = {"first": "first page", "search": "name search", "sort": "sort 最后跟进时间 desc", "deep": "deep page", "cursor": "deep page by cursor",
                "add": "add form (2,000 employees)", "edit": "edit form (2,000 employees)"}
 API_DEEP_PAGE = 10_000  # × 50 = offset 500,000
 EMPLOYEE_OPTION = re.compile(r"<option[^>]*>\s*员工\d{4}")
@@ -92,7 +93,7 @@ def _q(**args) -> str:
     return "?q=" + urllib.parse.quote(prison.dumps(args))
 
 
-def plan(client: Client, name: str) -> dict:
+def plan(client: Client, name: str, cases=()) -> dict:
     """case -> (screen path, API path) for this viewer (the deep screen page and the record to edit are theirs)."""
     kw = urllib.parse.quote(name)
     _status, first = client.request("/customer/list/")
@@ -100,8 +101,13 @@ def plan(client: Client, name: str) -> dict:
     last = max(pages) if pages else 0
     _status, body = client.api("/api/v1/customer/" + _q(page_size=1, order_column="id", order_direction="desc"))
     ids = json.loads(body).get("ids") or [None]
+    cursor = ""
+    if "cursor" in cases:  # where page 9,999 stopped, read once (by offset), then timed by cursor
+        _status, body = client.api("/api/v1/customer/" + _q(page=API_DEEP_PAGE - 1, page_size=50))
+        cursor = urllib.parse.quote(json.loads(body).get("next_cursor") or "")
     return {
         "first": ("/customer/list/", "/api/v1/customer/"),
+        "cursor": (None, f"/api/v1/customer/?cursor={cursor}&q=" + urllib.parse.quote(prison.dumps({"page_size": 50}))),
         "search": (f"/customer/list/?_flt_0_company_name={kw}",
                    "/api/v1/customer/" + _q(filters=[{"col": "company_name", "opr": "kw_customer", "value": name}])),
         "sort": ("/customer/list/?_oc_CustomerView=last_followup_at&_od_CustomerView=desc",
@@ -130,18 +136,20 @@ def measure(base: str, cases: list[str], viewers: list[str], runs: int, name: st
     for viewer in viewers:
         client = Client(base)
         client.login(*VIEWERS[viewer])
-        paths = plan(client, name)
+        paths = plan(client, name, cases)
         for case in cases:
             screen_path, api_path = paths[case]
             for surface, path, fn in (("screen", screen_path, lambda p=screen_path: client.request(p)),
                                       ("API", api_path, lambda p=api_path: client.api(p))):
+                if path is None:
+                    continue
                 median, p90, status, body = timed(fn, runs)
                 note = f"{len(body) / 1024:.0f} KB"
                 if surface == "screen":
                     note += f", {len(EMPLOYEE_OPTION.findall(body.decode('utf-8', 'replace')))} employee <option>s"
                     if case == "deep":
                         note += f", page {path.rsplit('=', 1)[1]}"
-                elif status == 200 and case in ("first", "search", "sort", "deep"):
+                elif status == 200 and case in ("first", "search", "sort", "deep", "cursor"):
                     result = json.loads(body)
                     note += f", {len(result.get('ids') or [])} rows, count {result.get('count')}"
                 elif status == 200 and case in ("add", "edit"):
