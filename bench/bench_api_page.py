@@ -41,12 +41,17 @@ def _lead(app) -> None:
         if db.session.scalar(select(Employee.id).where(Employee.mobile == LEAD_MOBILE)):
             return
         role = app.appbuilder.sm.find_role("销售主管")
-        dept = db.session.scalar(select(Department.id).where(Department.name == "销售1部"))
+        # bench/seed.py's departments (a tree since the scale benchmark; 销售1部 in the flat seed of before)
+        dept = db.session.scalar(select(Department.id).where(Department.name == "销售1部")) or db.session.scalar(
+            select(Employee.department_id).where(Employee.department_id.is_not(None)).order_by(Employee.id.desc())
+            .limit(1))
         lead = org.create_employee(name="主管", mobile=LEAD_MOBILE, password=LEAD_PASSWORD, department_id=dept,
                                    role_ids=[role.id])
         org.activate_employees([lead.id])
         team = db.session.scalars(select(Employee.id).where(Employee.mobile.like("1770000%"))
-                                  .order_by(Employee.id).limit(20)).all()
+                                  .order_by(Employee.id).limit(20)).all() or db.session.scalars(
+            select(Employee.id).where(Employee.department_id == dept, Employee.id != lead.id)
+            .order_by(Employee.id).limit(20)).all()
         db.session.execute(update(Employee).where(Employee.id.in_(team)).values(manager_id=lead.id))
         db.session.commit()
 

@@ -83,7 +83,10 @@ def _analysed_tables():
 
 def upgrade():
     postgresql = _postgresql()
-    analysed = [] if postgresql else _analysed_tables()
+    # PostgreSQL: the new column has no statistics until ANALYZE, and every list now says `deleted_at IS NULL`;
+    # without them the planner guesses that almost no row is live (at 1,000,000 customers the API's first
+    # page went from 12 to 576 ms, the name search from 12 ms to 2.6 s, until ANALYZE ran)
+    analysed = list(TABLES) if postgresql else _analysed_tables()
     # first the rebuilds (SQLite), while these tables have no partial index for batch mode to carry over
     for table, column in UNIQUE.items():
         if postgresql:
