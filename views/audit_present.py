@@ -16,7 +16,7 @@ from app import fieldperms, stats_periods
 from app.extensions import db
 from app.permissions import DATA_SCOPE_LABELS, MODULES, ROLE_KINDS
 from models.audit import AUDIT_ACTIONS, AuditLog
-from models.org import STATE_LABELS, AccountState, Department, Employee
+from models.org import GENDER_CHOICES, STATE_LABELS, AccountState, Department, Employee
 
 # modules that are not CRM permission modules
 OTHER_MODULES = {"employee": _l("Organisation"), "role": _l("Role permissions"),
@@ -37,7 +37,8 @@ DETAIL_LABELS = {"rows": _l("Rows"), "format": _l("Format"), "filter": _l("Filte
                  "reason": _l("Reason"), "role": _l("Role"), "file_name": _l("File name"), "dry_run": _l("Dry run"),
                  "seat": _l("Seat"), "module": _l("Module"), "label": _l("Field name"), "key": _l("Key"),
                  "values_removed": _l("Values removed"), "copied_from": _l("Copied from"), "op": _l("Operation"),
-                 "duplicate": _l("Duplicates")}
+                 "duplicate": _l("Duplicates"), "recycle_batch": _l("Recycle bin batch"),
+                 "login": _l("Login account"), "locked": _l("Account locked")}
 OPERATIONS = {"create": _l("Create"), "reset_password": _l("Reset password"), "reset_login": _l("Reset login account")}
 EMPLOYEE_KEYS = {"owner", "manager_id", "employee_id"}
 
@@ -124,6 +125,8 @@ def text(value: Any, names: Optional[Mapping[int, str]] = None, field: str = "")
         return str(STATE_LABELS[AccountState(value)])
     if field == "data_scope" and value in DATA_SCOPE_LABELS:
         return str(DATA_SCOPE_LABELS[value])
+    if field == "gender" and value in ("male", "female"):
+        return str(dict(GENDER_CHOICES)[value])
     if field == "kind" and value in ROLE_KINDS:
         return str(ROLE_KINDS[value])
     if isinstance(value, list):

@@ -354,3 +354,17 @@ def test_the_screen_reads_an_export_and_a_transfer_in_words(app, client, admin_h
     transfer = page[page.index('data-action="transfer"'):]
     transfer = transfer[:transfer.index("</tr>")]
     assert "负责人</strong>" in transfer and "小审" in transfer and "小计" in transfer
+
+
+def test_the_screen_reads_a_new_employees_gender_in_words(app, client, admin_headers):
+    with app.app_context():
+        department = f.department().id
+        db.session.remove()
+    body = {"name": "性别员", "mobile": "13700002222", "password": "pass-word-1", "department": department,
+            "gender": "female"}
+    assert client.post("/api/v1/employee/", json=body, headers=admin_headers).status_code == 201
+    web_login(client)
+    page = client.get("/audit-log/list/?action=employee_change").get_data(as_text=True)
+    row = page[page.index('data-action="employee_change"'):]
+    row = row[:row.index("</tr>")]
+    assert "性别员" in row and "女" in row and "female" not in row
