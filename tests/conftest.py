@@ -114,6 +114,14 @@ def bearer(client, username="admin", password=ADMIN_PASSWORD) -> dict:
 
 
 @pytest.fixture
+def csrf(app):
+    """The app with CSRF checks on, as production runs (TestConfig turns them off)."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    yield app
+    app.config["WTF_CSRF_ENABLED"] = False
+
+
+@pytest.fixture
 def admin_headers(client):
     return bearer(client)
 

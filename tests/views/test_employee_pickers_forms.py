@@ -20,17 +20,10 @@ from tests import callfixtures as calls
 from tests import factories as f
 from tests.conftest import ADMIN_PASSWORD
 from tests.rolefixtures import restore_roles  # noqa: F401  (fixture)
+from tests.views.test_sessions import form_login
 
 pytestmark = pytest.mark.usefixtures("restore_roles")
 REFUSED = "请从列表中选择员工：该员工未激活或不在您的数据权限内。"
-
-
-@pytest.fixture
-def csrf(app):
-    """CSRF checks on, as production runs (TestConfig turns them off)."""
-    app.config["WTF_CSRF_ENABLED"] = True
-    yield app
-    app.config["WTF_CSRF_ENABLED"] = False
 
 
 @pytest.fixture
@@ -64,8 +57,7 @@ def _token(client, url) -> tuple[str, str]:
 
 
 def _login(client, username, password=f.PASSWORD):
-    _page, token = _token(client, "/login/")
-    client.post("/login/", data={"username": username, "password": password, "csrf_token": token})
+    form_login(client, username, password)
     assert client.get("/profile/userinfo/").status_code == 200
 
 

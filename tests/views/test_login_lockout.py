@@ -17,13 +17,6 @@ from tests.views.test_sessions import admin_client, form_login, logged_in, token
 
 
 @pytest.fixture
-def csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = True
-    yield app
-    app.config["WTF_CSRF_ENABLED"] = False
-
-
-@pytest.fixture
 def clock(app):
     """Move the lockout's clock: clock(seconds) sets how far ahead of real time it runs."""
     def move(seconds):

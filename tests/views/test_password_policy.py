@@ -20,13 +20,6 @@ TOO_SHORT, SAME_CHAR, OWN = "密码至少需要 8 位", "密码不能全部是�
 
 
 @pytest.fixture
-def csrf(app):
-    app.config["WTF_CSRF_ENABLED"] = True
-    yield app
-    app.config["WTF_CSRF_ENABLED"] = False
-
-
-@pytest.fixture
 def staff(app):
     with app.app_context():
         person = f.employee("小密")

@@ -14,7 +14,7 @@ from models.auth import LoginSession
 from models.mixins import utcnow
 from tests import factories as f
 from tests.conftest import api_login
-from tests.views.test_sessions import csrf, employee, form_login, logged_in, token_of  # noqa: F401 (fixtures)
+from tests.views.test_sessions import employee, form_login, logged_in, token_of  # noqa: F401 (fixtures)
 
 
 def _session_cookie(response) -> SimpleCookie:

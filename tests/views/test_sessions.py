@@ -17,14 +17,6 @@ PROFILE = "/profile/userinfo/"
 
 
 @pytest.fixture
-def csrf(app):
-    """The app with CSRF checks on, as production runs (TestConfig turns them off)."""
-    app.config["WTF_CSRF_ENABLED"] = True
-    yield app
-    app.config["WTF_CSRF_ENABLED"] = False
-
-
-@pytest.fixture
 def employee(app):
     with app.app_context():
         person = f.employee("小张")
