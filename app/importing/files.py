@@ -233,25 +233,23 @@ def _encoding(path: Path) -> str:
         head = handle.read(4)
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
-    decoder = codecs.getincrementaldecoder("utf-8")()
+    for encoding in ("utf-8", "gb18030"):
+        if _decodes(path, encoding):
+            return encoding
+    raise CrmError(_l("The CSV file is neither UTF-8 nor GBK text; please save it as CSV UTF-8."), field="file")
+
+
+def _decodes(path: Path, encoding: str) -> bool:
+    """Whether the whole file is text in `encoding`, read a megabyte at a time."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
         with open(path, "rb") as handle:
             for chunk in iter(lambda: handle.read(1024 * 1024), b""):
                 decoder.decode(chunk)
             decoder.decode(b"", final=True)
-        return "utf-8"
     except UnicodeDecodeError:
-        pass
-    decoder = codecs.getincrementaldecoder("gb18030")()
-    try:
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1024 * 1024), b""):
-                decoder.decode(chunk)
-            decoder.decode(b"", final=True)
-        return "gb18030"
-    except UnicodeDecodeError:
-        raise CrmError(_l("The CSV file is neither UTF-8 nor GBK text; please save it as CSV UTF-8."),
-                       field="file")
+        return False
+    return True
 
 
 def read_csv(path: Path) -> Iterator[list]:
