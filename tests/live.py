@@ -2,15 +2,18 @@
 parallel requests: each request is its own thread and its own database transaction."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -84,3 +87,20 @@ def token(url: str, username: str, password: str) -> str:
                         {"username": username, "password": password, "provider": "db"})
     assert status == 200, body
     return body["access_token"]
+
+
+def parallel(calls) -> list:
+    """Run the zero-argument `calls` at once (a barrier releases them together); their results in order."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(one):
+        barrier.wait(timeout=60)
+        return one()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return list(pool.map(run, calls))
+
+
+def parallel_calls(requests) -> list[tuple[int, dict]]:
+    """`call(*request)` for each request, all at once; their (status, body) in order."""
+    return parallel([functools.partial(call, *request) for request in requests])

@@ -3,8 +3,6 @@ database transaction each), on SQLite and on PostgreSQL. Check and write must be
 limit succeeds, a customer has one owner, every change writes exactly one history row."""
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +11,7 @@ from app.extensions import db
 from models.crm import Customer, OwnerHistory, PoolRules
 from tests import factories as f
 from tests.conftest import ADMIN_PASSWORD
-from tests.live import call, live_url, token  # noqa: F401  (live_url is a fixture)
+from tests.live import call, live_url, parallel_calls, token  # noqa: F401  (live_url is a fixture)
 
 
 def _rules(**values):
@@ -22,18 +20,6 @@ def _rules(**values):
         setattr(rules, key, values.get(key, 0))
     db.session.add(rules)
     db.session.commit()
-
-
-def _parallel(requests):
-    """Fire all requests at once (a barrier releases them together); their (status, body) in order."""
-    barrier = threading.Barrier(len(requests))
-
-    def run(request):
-        barrier.wait()
-        return call(*request)
-
-    with ThreadPoolExecutor(len(requests)) as pool:
-        return list(pool.map(run, requests))
 
 
 def _history(customer_ids=None, action=None):
@@ -51,7 +37,7 @@ def test_twenty_parallel_claims_under_a_daily_limit_of_three_let_exactly_three_t
     seller = f.employee("抢客户的")
     pooled = [f.customer(None).id for _ in range(20)]
     tok = token(live_url, seller.username, f.PASSWORD)
-    answers = _parallel([(live_url, "POST", "/api/v1/pool/claim", {"ids": [pk]}, tok) for pk in pooled])
+    answers = parallel_calls([(live_url, "POST", "/api/v1/pool/claim", {"ids": [pk]}, tok) for pk in pooled])
     statuses = sorted(status for status, _ in answers)
     assert statuses.count(200) == 3 and statuses.count(400) == 17, answers
     assert all(status != 500 for status in statuses)
@@ -67,7 +53,7 @@ def test_parallel_claims_respect_the_holding_limit(ctx, live_url):
     f.customer(seller)
     pooled = [f.customer(None).id for _ in range(16)]
     tok = token(live_url, seller.username, f.PASSWORD)
-    answers = _parallel([(live_url, "POST", "/api/v1/pool/claim", {"ids": [pk]}, tok) for pk in pooled])
+    answers = parallel_calls([(live_url, "POST", "/api/v1/pool/claim", {"ids": [pk]}, tok) for pk in pooled])
     assert [s for s, _ in answers].count(200) == 2, answers
     db.session.expire_all()
     assert db.session.scalar(select(db.func.count()).select_from(Customer).where(Customer.owner_id == seller.id)) == 3
@@ -78,7 +64,7 @@ def test_one_customer_claimed_by_many_employees_at_once_gets_one_owner_and_one_h
     sellers = [f.employee(f"销售{i}", dept) for i in range(10)]
     target = f.customer(None).id
     tokens = [token(live_url, s.username, f.PASSWORD) for s in sellers]
-    answers = _parallel([(live_url, "POST", "/api/v1/pool/claim", {"ids": [target]}, t) for t in tokens])
+    answers = parallel_calls([(live_url, "POST", "/api/v1/pool/claim", {"ids": [target]}, t) for t in tokens])
     winners = [seller for seller, (status, _) in zip(sellers, answers) if status == 200]
     assert len(winners) == 1, answers
     assert all(status in (200, 404) for status, _ in answers), answers
@@ -91,7 +77,7 @@ def test_a_customer_returned_to_the_pool_by_many_requests_at_once_is_returned_on
     seller = f.employee("原负责人")
     target = f.customer(seller).id
     tok = token(live_url, "admin", ADMIN_PASSWORD)
-    answers = _parallel([(live_url, "POST", "/api/v1/customer/release", {"ids": [target], "reason": f"第{i}次"}, tok)
+    answers = parallel_calls([(live_url, "POST", "/api/v1/customer/release", {"ids": [target], "reason": f"第{i}次"}, tok)
                          for i in range(8)])
     assert [s for s, _ in answers].count(200) == 1, answers
     assert len(_history([target], "release")) == 1
@@ -116,7 +102,7 @@ def test_claim_assign_transfer_and_release_of_one_customer_racing_keep_one_consi
             requests.append((live_url, "POST", "/api/v1/pool/claim", {"ids": [target]}, tokens[i + 3]))
             requests.append((live_url, "POST", "/api/v1/pool/assign", {"ids": [target], "owner": sellers[i].id},
                              admin))
-        answers = _parallel(requests)
+        answers = parallel_calls(requests)
         # 404: out of reach at that moment; 409: no longer in the pool (claim, assign)
         assert all(status in (200, 404, 409) for status, _ in answers), answers
         for request, (status, _) in zip(requests, answers):
@@ -137,7 +123,7 @@ def test_parallel_assigns_to_one_employee_respect_the_holding_limit(ctx, live_ur
     seller = f.employee("被分配的")
     pooled = [f.customer(None).id for _ in range(12)]
     admin = token(live_url, "admin", ADMIN_PASSWORD)
-    answers = _parallel([(live_url, "POST", "/api/v1/pool/assign", {"ids": [pk], "owner": seller.id}, admin)
+    answers = parallel_calls([(live_url, "POST", "/api/v1/pool/assign", {"ids": [pk], "owner": seller.id}, admin)
                          for pk in pooled])
     assert [s for s, _ in answers].count(200) == 2, answers
     assert all(status in (200, 400) for status, _ in answers), answers

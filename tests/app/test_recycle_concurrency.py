@@ -3,8 +3,6 @@ restoring a customer while someone creates one with the same mobile lets exactly
 restores or two deletes of one record do it once."""
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
@@ -13,18 +11,7 @@ from app.extensions import db
 from models.crm import Customer
 from tests import factories as f
 from tests.conftest import ADMIN_PASSWORD
-from tests.live import call, live_url, token  # noqa: F401  (live_url is a fixture)
-
-
-def _parallel(requests):
-    barrier = threading.Barrier(len(requests))
-
-    def run(request):
-        barrier.wait()
-        return call(*request)
-
-    with ThreadPoolExecutor(len(requests)) as pool:
-        return list(pool.map(run, requests))
+from tests.live import call, live_url, parallel_calls, token  # noqa: F401  (live_url is a fixture)
 
 
 def _live(mobile):
@@ -42,7 +29,7 @@ def test_a_restore_and_a_create_of_the_same_mobile_in_parallel_let_exactly_one_t
     for pk, mobile in zip(ids, mobiles):
         requests.append((live_url, "POST", f"/api/v1/customer/{pk}/restore", None, tok))
         requests.append((live_url, "POST", "/api/v1/customer/", {"company_name": "新来的", "mobile": mobile}, tok))
-    answers = _parallel(requests)
+    answers = parallel_calls(requests)
     assert all(status < 500 for status, _ in answers), answers
     for i, mobile in enumerate(mobiles):
         (restored, restore_body), (created, create_body) = answers[2 * i], answers[2 * i + 1]
@@ -61,9 +48,9 @@ def test_a_restore_and_a_create_of_the_same_mobile_in_parallel_let_exactly_one_t
 def test_two_restores_or_two_deletes_of_one_record_do_it_once(ctx, live_url):
     tok = token(live_url, "admin", ADMIN_PASSWORD)
     pk = f.customer(f.admin(), "一次", "13700009999").id
-    deletes = _parallel([(live_url, "DELETE", f"/api/v1/customer/{pk}", None, tok)] * 4)
+    deletes = parallel_calls([(live_url, "DELETE", f"/api/v1/customer/{pk}", None, tok)] * 4)
     assert sorted(status for status, _ in deletes) == [200, 404, 404, 404], deletes
-    restores = _parallel([(live_url, "POST", f"/api/v1/customer/{pk}/restore", None, tok)] * 4)
+    restores = parallel_calls([(live_url, "POST", f"/api/v1/customer/{pk}/restore", None, tok)] * 4)
     assert sorted(status for status, _ in restores) == [200, 404, 404, 404], restores
     assert _live("13700009999") == 1
     from models.audit import AuditLog

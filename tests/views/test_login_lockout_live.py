@@ -10,10 +10,8 @@ import json
 import os
 import re
 import tempfile
-import threading
 import urllib.parse
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -23,7 +21,7 @@ from app.extensions import db
 from models.audit import AuditLog
 from models.auth import LoginThrottle
 from tests import factories as f
-from tests.live import running_server
+from tests.live import parallel, running_server
 
 FREE, MOST = 5, 8  # the server's per-address rule in this module
 
@@ -48,18 +46,6 @@ def login(url, username, password, source="127.0.0.1"):
         return response.status, json.loads(response.read() or b"{}"), dict(response.getheaders())
     finally:
         conn.close()
-
-
-def in_parallel(calls):
-    """Run the calls at once (released together by a barrier); their results in order."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call):
-        barrier.wait(timeout=60)
-        return call()
-
-    with ThreadPoolExecutor(len(calls)) as pool:
-        return list(pool.map(run, calls))
 
 
 def throttle_row(app, kind, key):
@@ -91,7 +77,7 @@ def person(app):
 def test_parallel_wrong_passwords_count_exactly_the_limit_and_the_lock_holds_then_lifts(app, server, person):
     limit, window = app.config["LOGIN_LOCKOUT_FAILURES"], app.config["LOGIN_LOCKOUT_MINUTES"] * 60
     attempts = 3 * limit
-    results = in_parallel([lambda n=n: login(server, person, "wrong-pass", f"127.0.1.{n + 1}")
+    results = parallel([lambda n=n: login(server, person, "wrong-pass", f"127.0.1.{n + 1}")
                            for n in range(attempts)])
     assert {status for status, _, _ in results} == {401}
     locked = [body["message"] for _, body, _ in results if "已被锁定" in body["message"]]
@@ -117,7 +103,7 @@ def test_parallel_wrong_passwords_count_exactly_the_limit_and_the_lock_holds_the
 
 def test_parallel_failures_from_one_address_are_each_counted_once_and_then_it_waits(app, server):
     source, attempts = "127.0.3.1", 4 * FREE
-    results = in_parallel([lambda n=n: login(server, f"1390000{n:04d}", "wrong-pass", source)
+    results = parallel([lambda n=n: login(server, f"1390000{n:04d}", "wrong-pass", source)
                            for n in range(attempts)])
     statuses = [status for status, _, _ in results]
     assert set(statuses) <= {401, 429}
@@ -137,7 +123,7 @@ def test_parallel_failures_from_one_address_are_each_counted_once_and_then_it_wa
 
 
 def test_parallel_successful_logins_never_count(app, server, person):
-    results = in_parallel([lambda: login(server, person, f.PASSWORD) for _ in range(3 * FREE)])
+    results = parallel([lambda: login(server, person, f.PASSWORD) for _ in range(3 * FREE)])
     assert [status for status, _, _ in results] == [200] * (3 * FREE)
     assert throttle_row(app, "ip", "127.0.0.1") is None and throttle_row(app, "login", person) is None
 
