@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent))  # bench/benchapp.py
 os.environ.setdefault("FAB_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
 os.environ.setdefault("CRM_INSTANCE_DIR", tempfile.mkdtemp(prefix="crm-bench-audit-"))
 PASSWORD = "bench-admin-pass"
@@ -96,29 +97,16 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
-    os.environ["DATABASE_URL"] = args.db or f"sqlite:///{os.environ['CRM_INSTANCE_DIR']}/bench.db"
-    os.environ.setdefault("SECRET_KEY", "bench-" + "k" * 40)
 
-    from sqlalchemy import create_engine, text
+    from benchapp import fresh_app
 
-    engine = create_engine(os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://"))
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-    from app import create_app
-    from app.cli import prepare_database
-    from config import TestConfig
-
-    app = create_app(TestConfig)
-    with app.app_context():
-        prepare_database(PASSWORD)
+    app, dialect = fresh_app(args.db, PASSWORD)
     seeded = time.perf_counter()
     admin_id, first = _seed(app, args.entries)
     print(f"seeded {args.entries:,} entries in {time.perf_counter() - seeded:.1f} s")
-    if engine.dialect.name == "postgresql":
+    if dialect == "postgresql":
+        from sqlalchemy import create_engine, text
+
         with create_engine(os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://"),
                            isolation_level="AUTOCOMMIT").connect() as conn:
             conn.execute(text("SELECT setval(pg_get_serial_sequence('audit_log', 'id'), "
@@ -141,7 +129,7 @@ def main() -> None:
         "审计日志, last page of 客户管理": "/audit-log/list/?module=customer&page=100000",
         "customer detail with 操作记录 tab": f"/customer/show/{first + 17}",
     }
-    print(f"database: {engine.dialect.name}, {args.runs} runs each after 3 warm-ups; median / p90 in ms")
+    print(f"database: {dialect}, {args.runs} runs each after 3 warm-ups; median / p90 in ms")
     for label, url in cases.items():
         for _ in range(3):
             client.get(url)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent))  # bench/benchapp.py
 os.environ.setdefault("FAB_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
 os.environ.setdefault("CRM_INSTANCE_DIR", tempfile.mkdtemp(prefix="crm-bench-input-"))
 PASSWORD = "bench-admin-pass"
@@ -40,25 +41,11 @@ def main() -> None:
     parser.add_argument("--db", default=None)
     parser.add_argument("--runs", type=int, default=50)
     args = parser.parse_args()
-    os.environ["DATABASE_URL"] = args.db or f"sqlite:///{os.environ['CRM_INSTANCE_DIR']}/bench.db"
-    os.environ.setdefault("SECRET_KEY", "bench-" + "k" * 40)
 
-    from sqlalchemy import create_engine, text
+    from benchapp import fresh_app
 
-    engine = create_engine(os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://"))
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-    from app import create_app, request_guard
-    from app.cli import prepare_database
-    from config import TestConfig
-
-    app = create_app(TestConfig)
-    with app.app_context():
-        prepare_database(PASSWORD)
+    app, dialect = fresh_app(args.db, PASSWORD)
+    from app import request_guard
     client = app.test_client()
     token = client.post("/api/v1/security/login", json={"username": "admin", "password": PASSWORD,
                                                          "provider": "db"}).get_json()["access_token"]
@@ -88,7 +75,7 @@ def main() -> None:
 
     for _ in range(10):  # warm-up: first requests fill caches and the connection pool
         post_customer(), list_customers()
-    print(f"database: {engine.dialect.name}, {args.runs} runs each after 10 warm-ups; median / p90 in ms")
+    print(f"database: {dialect}, {args.runs} runs each after 10 warm-ups; median / p90 in ms")
     guards = app.before_request_funcs[None]
     unguarded = [f for f in guards if f is not request_guard.guard_request]
     for label, fn in (("POST a valid customer", post_customer), ("GET a filtered list", list_customers)):

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.environ.get("CRM_CODE_ROOT") or str(Path(__file__).resolve().parent.parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent))  # bench/benchapp.py
 os.environ.setdefault("FAB_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
 os.environ.setdefault("CRM_INSTANCE_DIR", tempfile.mkdtemp(prefix="crm-bench-login-"))
 PASSWORD = "bench-admin-pass"
@@ -41,29 +42,16 @@ def main() -> None:
     parser.add_argument("--db", default=None)
     parser.add_argument("--runs", type=int, default=100)
     args = parser.parse_args()
-    os.environ["DATABASE_URL"] = args.db or f"sqlite:///{os.environ['CRM_INSTANCE_DIR']}/bench.db"
-    os.environ.setdefault("SECRET_KEY", "bench-" + "k" * 40)
-
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(os.environ["DATABASE_URL"].replace("postgresql://", "postgresql+psycopg://"))
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-
-    from app import create_app
-    from app.cli import prepare_database
-    from config import TestConfig
 
     from werkzeug.security import generate_password_hash
 
-    app = create_app(TestConfig)
-    # FAB hashes a fixed password for an unknown login (to take as long as a known one): the same cheap method
-    app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"] = generate_password_hash("x", "pbkdf2:sha256:1000")
-    with app.app_context():
-        prepare_database(PASSWORD)
+    from benchapp import fresh_app
+
+    def cheap_fake_hash(app):
+        # FAB hashes a fixed password for an unknown login (to take as long as a known one): the same cheap method
+        app.config["AUTH_DB_FAKE_PASSWORD_HASH_CHECK"] = generate_password_hash("x", "pbkdf2:sha256:1000")
+
+    app, dialect = fresh_app(args.db, PASSWORD, cheap_fake_hash)
     client = app.test_client()
     counter = iter(range(10 ** 6))
 
@@ -79,7 +67,7 @@ def main() -> None:
         n = next(counter)
         return login(f"1390{n:07d}", "wrong-pass", f"10.1.{n // 250}.{n % 250 + 1}")
 
-    print(f"{engine.dialect.name}, {args.runs} runs each; load average {os.getloadavg()[0]:.1f}")
+    print(f"{dialect}, {args.runs} runs each; load average {os.getloadavg()[0]:.1f}")
 
     def report(cases):
         for _name, fn in cases:  # warm-up
