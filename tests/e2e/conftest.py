@@ -40,6 +40,12 @@ def live_server():
         yield url
 
 
+@pytest.fixture
+def demo(live_server):
+    """The live server with the demo data of `make run` (loaded before it started)."""
+    return live_server
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):

@@ -1,25 +1,13 @@
 """A salesperson's day in the browser: find a customer by phone, open it, claim from the pool,
 transfer, and file customers in a group (CRM → 客户 → 分组 → 新建分组, as in the manual)."""
-import os
 import re
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_PASSWORD, ROOT, SERVER_ENV, login, pick, screenshot
+from tests.e2e.conftest import ADMIN_PASSWORD, login, pick, screenshot
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def demo(live_server):
-    """The demo data of `make run`, loaded into the live server's database."""
-    env = {**os.environ, **SERVER_ENV}
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "crm", "demo-data"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
-    return live_server
 
 
 def _tick(page, text):

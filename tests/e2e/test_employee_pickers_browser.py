@@ -1,25 +1,14 @@
 """Issue 11 in the browser: the 负责人 picker of the add-customer form is typed, not listed. A manager (张伟,
 销售主管: 本人及下属) types a name, the picker asks the server, offers only the active employees in his scope,
 and the customer is saved with the one he picked."""
-import os
-import subprocess
-import sys
 from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ROOT, SERVER_ENV, login, pick, screenshot, type_in_picker
+from tests.e2e.conftest import login, pick, screenshot, type_in_picker
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def demo(live_server):
-    env = {**os.environ, **SERVER_ENV}
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "crm", "demo-data"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
-    return live_server
 
 
 def _typed(page, text):

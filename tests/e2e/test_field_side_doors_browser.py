@@ -1,25 +1,14 @@
 """In the browser: a list's relationship filter is a search-as-you-type picker within the scope, and a
 pool customer's detail shows its contacts and follow-up history but not its money."""
-import os
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_PASSWORD, ROOT, SERVER_ENV, login, screenshot
+from tests.e2e.conftest import ADMIN_PASSWORD, login, screenshot
 
 pytestmark = pytest.mark.e2e
 
 SELLER = ("13800000004", "demo1234")  # 刘洋, 销售 (本人)
-
-
-@pytest.fixture(scope="module")
-def demo(live_server):
-    env = {**os.environ, **SERVER_ENV}
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "crm", "demo-data"], cwd=ROOT, env=env,
-                   capture_output=True)  # already loaded by another module of the session: fine
-    return live_server
 
 
 def test_the_customer_filter_is_a_scoped_picker(demo, new_page):

@@ -1,23 +1,12 @@
 """回收站 in the browser: delete a customer from the list (the app's dialog), find it in 设置 → 回收站 with its days
 left, restore it (the app's dialog again), and it is back in the list."""
-import os
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_PASSWORD, ROOT, SERVER_ENV, login, screenshot
+from tests.e2e.conftest import ADMIN_PASSWORD, login, screenshot
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def demo(live_server):
-    env = {**os.environ, **SERVER_ENV}
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "crm", "demo-data"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
-    return live_server
 
 
 def test_delete_then_restore_from_the_recycle_bin(demo, new_page):

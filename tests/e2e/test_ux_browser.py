@@ -1,23 +1,12 @@
 """What the browser shows a new user (issue 8): the column chooser, the app's own confirmation dialog in
 Chinese (a list's delete, a role's delete), and an error page in the app's layout."""
-import os
-import subprocess
-import sys
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_PASSWORD, ROOT, SERVER_ENV, login, screenshot
+from tests.e2e.conftest import ADMIN_PASSWORD, login, screenshot
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def demo(live_server):
-    env = {**os.environ, **SERVER_ENV}
-    subprocess.run([sys.executable, "-m", "flask", "--app", "app", "crm", "demo-data"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
-    return live_server
 
 
 def _no_native_dialogs(page):
