@@ -106,13 +106,15 @@ def _texts(column: Sequence) -> Sequence:
 
 
 def _date_serial(value: dt.date):
-    """A date's Excel serial number; None for a date Excel cannot show (before 1900)."""
+    """A date's Excel serial number; None for a date Excel cannot show (before 1900). A time is kept to the
+    second, as the screen and the CSV show it: a fraction of a second read back differs by reader (openpyxl and
+    calamine round the last millisecond differently)."""
     ordinal = value.toordinal()
     if ordinal < _FIRST:
         return None
     days = ordinal - _EPOCH - (ordinal < _LEAP_BUG)
     if value.__class__ is dt.datetime:
-        return days + (value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6) / 86400
+        return days + (value.hour * 3600 + value.minute * 60 + value.second) / 86400
     return days
 
 

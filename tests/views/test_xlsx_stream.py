@@ -142,3 +142,19 @@ def test_a_chunk_larger_than_a_piece_keeps_every_row_in_order():
     by_openpyxl, by_calamine = _both(target.getvalue())
     _same_values(by_openpyxl, by_calamine)
     assert by_calamine[1:] == [list(row) for row in chunk + chunk[:3]]
+
+
+def test_times_are_kept_to_the_second_and_read_back_the_same_by_both_readers():
+    """CI once failed here: a created_at with microseconds came back as .569 from openpyxl and .570 from
+    calamine. Times are written to the second (as the screen and the CSV show them) and read back exactly."""
+    import random
+    pick = random.Random(11)
+    times = [dt.datetime(pick.randrange(1990, 2100), pick.randrange(1, 13), pick.randrange(1, 29),
+                         pick.randrange(24), pick.randrange(60), pick.randrange(60), pick.randrange(10**6))
+             for _ in range(5_000)]
+    buffer = io.BytesIO()
+    xlsx_stream.write(buffer, ["时间"], [[[t] for t in times]])
+    by_openpyxl, by_calamine = _both(buffer.getvalue())
+    expected = [t.replace(microsecond=0) for t in times]
+    assert [row[0] for row in by_openpyxl[1:]] == expected
+    assert [row[0] for row in by_calamine[1:]] == expected
