@@ -109,6 +109,9 @@ class Config:
     # a web session without a request for this long ends (0 = never); API tokens are not affected
     SESSION_IDLE_MINUTES = float(os.environ.get("SESSION_IDLE_MINUTES", "120"))
     MAX_CONTENT_LENGTH = 64 * 1024 * 1024
+    # SQLite: how often the server checks its planner statistics and re-analyzes a table that has grown or
+    # shrunk twofold (app/sqlite_stats.py); 0 = never
+    SQLITE_ANALYZE_SECONDS = float(os.environ.get("SQLITE_ANALYZE_SECONDS", "3600"))
     # 呼叫中心: the SMS gateway for seat-binding codes (outbox: kept for administrators to read; http: posted
     # to SMS_HTTP_URL), and the secret the telephony gateway signs its webhook with (default: from SECRET_KEY)
     SMS_GATEWAY = os.environ.get("SMS_GATEWAY", "outbox")
@@ -139,5 +142,6 @@ class Config:
 
 class TestConfig(Config):
     TESTING = True
+    SQLITE_ANALYZE_SECONDS = 0  # no background thread on the test database; tests call app/sqlite_stats.py
     WTF_CSRF_ENABLED = False
     FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"

@@ -43,7 +43,7 @@ def create_app(config_object=None) -> Flask:
         from views.console import init_console
 
         init_console(app)
-    from app import cli, error_pages, lockout, request_guard
+    from app import cli, error_pages, lockout, request_guard, sqlite_stats
     from app.sipgw import wire
 
     wire(app)
@@ -53,6 +53,7 @@ def create_app(config_object=None) -> Flask:
     request_guard.init_app(app)
     sessions.init_app(app)
     lockout.init_app(app)
+    sqlite_stats.init_app(app)
     cli.register(app)
     app.add_url_rule("/health", "health", lambda: ("ok", 200, {"Content-Type": "text/plain"}))
     return app

@@ -46,10 +46,15 @@ def prepare_database(admin_password: str | None = None) -> str | None:
     and built-in roles, seed the option lists, make sure `admin` exists. Returns a password it set."""
     from flask_migrate import upgrade
 
+    from app import sqlite_stats
+    from app.extensions import db
+
     upgrade()
     sync_security()
     seed_choices()
-    return ensure_admin(admin_password)
+    password = ensure_admin(admin_password)
+    sqlite_stats.refresh_engine(db.engine)  # the planner's statistics, once a table has grown (SQLite)
+    return password
 
 
 def sync_security() -> None:
@@ -232,6 +237,9 @@ def demo_data_command() -> None:
         click.echo("The database already has data; demo data not loaded.")
         return
     summary = load_demo_data()
+    from app import sqlite_stats
+
+    sqlite_stats.refresh_engine(db.engine)
     click.echo("Demo data loaded: " + ", ".join(f"{v} {k}" for k, v in summary.items()))
 
 

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app import scopes
+from app import scopes, sqlite_stats
 from app.extensions import db
 from app.importing import files, mapping, workbooks
 from app.importing.writing import RecordWriter
@@ -415,3 +415,7 @@ def run_job(job_id: int) -> None:
             status="done", finished_at=utcnow(), total=importer.done, error_path=importer.errors.saved_path,
             message=str(_l("Finished in %(s).1f s.", s=time.perf_counter() - started))))
         db.session.commit()
+        try:  # SQLite: a large import can double a table; its planner statistics follow (app/sqlite_stats.py)
+            sqlite_stats.refresh_engine(db.engine)
+        except Exception:
+            current_app.logger.exception("refreshing SQLite statistics after import job %s failed", job_id)
