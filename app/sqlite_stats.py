@@ -21,6 +21,7 @@ from sqlalchemy import text
 
 MIN_ROWS = 1_000
 _due = 0.0
+worker = None  # the last refresh's thread
 _lock = threading.Lock()
 
 
@@ -78,18 +79,19 @@ def refresh_engine(engine) -> list[str]:
 
 
 def init_app(app) -> None:
-    """Every SQLITE_ANALYZE_SECONDS, after a request, refresh on a background thread of its own."""
-    seconds = float(app.config.get("SQLITE_ANALYZE_SECONDS", 3600) or 0)
-    if seconds <= 0 or not str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
+    """Every SQLITE_ANALYZE_SECONDS (read per request), after a request, refresh on a thread of its own."""
+    if not str(app.config.get("SQLALCHEMY_DATABASE_URI", "")).startswith("sqlite"):
         return
 
     @app.after_request
     def _maybe_refresh(response):
-        global _due
+        global _due, worker
+        seconds = float(app.config.get("SQLITE_ANALYZE_SECONDS") or 0)
         now = time.monotonic()
-        if now >= _due and _lock.acquire(blocking=False):
+        if seconds > 0 and now >= _due and _lock.acquire(blocking=False):
             _due = now + seconds
-            threading.Thread(target=_run, args=(app,), name="sqlite-analyze", daemon=True).start()
+            worker = threading.Thread(target=_run, args=(app,), name="sqlite-analyze", daemon=True)
+            worker.start()
         return response
 
 

@@ -182,3 +182,27 @@ def test_statistics_are_written_when_missing_and_again_when_a_table_doubles(app)
             assert "customer" in sqlite_stats.stale_tables(connection), "three times the rows"
             stat = connection.execute(text("SELECT stat FROM sqlite_stat1 WHERE tbl = 'customer'")).scalars().first()
             assert stat.split()[0] == str(len(rows))
+
+
+def test_the_server_refreshes_statistics_after_a_request_when_due(app, client):
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            return
+        _forget_statistics()
+        owner = f.admin()
+        db.session.execute(insert(Customer), [
+            {"company_name": f"请求{i}", "mobile": f"134{i:08d}", "owner_id": owner.id, "created_at": START,
+             "updated_at": START} for i in range(sqlite_stats.MIN_ROWS + 10)])
+        db.session.commit()
+    app.config["SQLITE_ANALYZE_SECONDS"] = 3600
+    sqlite_stats._due = 0.0
+    try:
+        assert client.get("/login/").status_code == 200
+        sqlite_stats.worker.join(timeout=30)
+        assert client.get("/login/").status_code == 200
+        assert not sqlite_stats._lock.locked()
+    finally:
+        app.config["SQLITE_ANALYZE_SECONDS"] = 0
+    with app.app_context():
+        stat = db.session.execute(text("SELECT stat FROM sqlite_stat1 WHERE tbl = 'customer'")).scalars().first()
+        assert stat and int(stat.split()[0]) >= sqlite_stats.MIN_ROWS
