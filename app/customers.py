@@ -8,7 +8,7 @@ from typing import Iterable, Optional, Sequence
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 
-from app import scopes
+from app import recycle, scopes
 from app.errors import CrmError, NotFound, unit_of_work
 from app.extensions import db
 from app.inputs import is_id
@@ -99,8 +99,10 @@ def audit_actions():
 
 
 def _move(customers: Iterable[Customer], owner: Optional[Employee], action: str, actor: Optional[Employee],
-          reason: Optional[str] = None) -> None:
-    """Give customers (and what follows them) to `owner`, or to the pool when None; record the history."""
+          reason: Optional[str] = None, detail: Optional[dict] = None) -> None:
+    """Give customers (and what follows them) to `owner`, or to the pool when None; record the history.
+    What follows a customer follows it from the recycle bin too (a contact deleted on its own comes back
+    with the customer's owner, not with the one it had when it was deleted)."""
     now = utcnow()
     customers = list(customers)
     ids = [c.id for c in customers]
@@ -124,7 +126,7 @@ def _move(customers: Iterable[Customer], owner: Optional[Employee], action: str,
             if from_pool:
                 where = and_(where, model.owner_id.is_(None))
         db.session.execute(update(model).where(where).values(**values)
-                           .execution_options(synchronize_session=False))
+                           .execution_options(synchronize_session=False, **recycle.OPTIONS))
     if history:
         db.session.execute(OwnerHistory.__table__.insert(), history)
         from app import audit
@@ -132,7 +134,7 @@ def _move(customers: Iterable[Customer], owner: Optional[Employee], action: str,
         audit.record(action if action in audit_actions() else "transfer", module="customer", record_ids=ids,
                      changes={"owner": (sorted({h["from_owner_id"] for h in history if h["from_owner_id"]}),
                                         owner.id if owner else None)},
-                     detail={"reason": reason} if reason else None, actor=actor)
+                     detail={**({"reason": reason} if reason else {}), **(detail or {})} or None, actor=actor)
 
 
 def claim(ids: Sequence, user: Employee) -> list[Customer]:
@@ -215,11 +217,79 @@ def record_creation(customer: Customer, user: Optional[Employee], action: str = 
 
 @employee_resigned.connect
 def _hand_over_on_resign(employee: Employee, handover_to: Optional[Employee] = None, **_):
-    """办理离职 moves the leaver's customers to the chosen employee or to the pool (same transaction)."""
-    customers = list(db.session.scalars(select(Customer).where(Customer.owner_id == employee.id)
-                                        .order_by(Customer.id).with_for_update(of=Customer, key_share=True)))
-    _move(customers, handover_to, "resign", None, reason=str(_l("Resigned")) if handover_to is None else None)
+    """办理离职 moves the leaver's customers to the chosen employee or to the pool (same transaction), those in
+    the recycle bin too (with what was deleted with them, under the same rule): restored later, they belong
+    to the heir or the pool, not to an account that has left. The binned ones are audited in an entry of their
+    own (detail recycle_bin)."""
+    reason = str(_l("Resigned")) if handover_to is None else None
+    owned = (select(Customer).where(Customer.owner_id == employee.id).order_by(Customer.id)
+             .with_for_update(of=Customer, key_share=True))
+    _move(list(db.session.scalars(owned)), handover_to, "resign", None, reason=reason)
+    in_bin = list(db.session.scalars(owned.where(Customer.deleted_at.isnot(None)).execution_options(**recycle.OPTIONS)))
+    if in_bin:
+        _move(in_bin, handover_to, "resign", None, reason=reason, detail={"recycle_bin": True})
     # what they followed up stays theirs; records that follow no customer (none today) would go here
+
+
+def adopt_restored(records: dict, user: Optional[Employee]) -> dict[str, dict]:
+    """Records coming back from the recycle bin (app/recycle.restore, inside its transaction) never go back to
+    an owner who is no longer active (resigned, disabled, not activated):
+
+    - such a customer goes to the public pool (退回公海, in its owner history and the audit trail, with the
+      reason); its contacts go with it, as with any return to the pool;
+    - a contact, opportunity, contract or invoice goes to its customer's owner when that one is active (as a
+      hand-over to an employee moves it); otherwise a contact stays with its customer in the pool and the
+      money (opportunity, contract, invoice), which nobody could see without an owner, goes to the employee
+      who restored it;
+    - a follow-up keeps its author (who followed up is history, as on resignation).
+
+    Returns {"pool": {module: [ids]}, "customer_owner": {...}, "restorer": {...}} of the records moved."""
+    moved: dict[str, dict] = {"pool": {}, "customer_owner": {}, "restorer": {}}
+    inactive = select(Employee.id).where(Employee.state != AccountState.ACTIVE.value)
+    customer_ids = records.get(Customer) or []
+    if customer_ids:
+        stale = list(db.session.scalars(
+            select(Customer).where(Customer.id.in_(customer_ids), Customer.owner_id.in_(inactive))
+            .order_by(Customer.id).with_for_update(of=Customer, key_share=True)
+            .execution_options(populate_existing=True)))
+        if stale:
+            _move(stale, None, "release", user,
+                  reason=str(_l("Restored from the recycle bin; the owner is no longer active")))
+            moved["pool"]["customer"] = [c.id for c in stale]
+    for model in FOLLOWERS:
+        ids = records.get(model) or []
+        if not ids:
+            continue
+        module = recycle.MODULE_OF[model]
+        rows = db.session.execute(
+            select(model.id, model.owner_id, Customer.owner_id, Customer.department_id)
+            .outerjoin(Customer, Customer.id == model.customer_id)
+            .where(model.id.in_(ids), model.owner_id.in_(inactive)).order_by(model.id)).all()
+        active = set(db.session.scalars(select(Employee.id).where(
+            Employee.id.in_({r[2] for r in rows if r[2] is not None}), Employee.state == AccountState.ACTIVE.value)))
+        targets: dict[tuple, list] = {}
+        for pk, old_owner, customer_owner, customer_department in rows:
+            if customer_owner in active:
+                key = ("customer_owner", customer_owner, customer_department)
+            elif model in POOL_FOLLOWERS:
+                key = ("pool", None, None)
+            elif user is not None:
+                key = ("restorer", user.id, user.department_id)
+            else:
+                key = ("pool", None, None)
+            targets.setdefault(key, []).append((pk, old_owner))
+        for (kind, owner_id, department_id), pairs in targets.items():
+            pks = [pk for pk, _old in pairs]
+            db.session.execute(update(model).where(model.id.in_(pks))
+                               .values(owner_id=owner_id, department_id=department_id)
+                               .execution_options(synchronize_session=False))
+            moved[kind].setdefault(module, []).extend(pks)
+            from app import audit
+
+            audit.record("transfer" if owner_id else "release", module=module, record_ids=pks, actor=user,
+                         changes={"owner": (sorted({old for _pk, old in pairs}), owner_id)},
+                         detail={"reason": str(_l("Restored from the recycle bin; the owner is no longer active"))})
+    return {kind: found for kind, found in moved.items() if found}
 
 
 def auto_release(now: Optional[dt.datetime] = None) -> int:

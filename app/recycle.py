@@ -264,11 +264,13 @@ class Conflict(NotFound):
     status = 409
 
 
-def restore(model, pk, reach=None, user=None) -> dict[type, list[int]]:
+def restore(model, pk, reach=None, user=None) -> tuple[dict[type, list[int]], dict[str, dict]]:
     """Bring a binned record back with its batch, in one transaction. `reach`: the data-scope predicate on
     `model` (a record outside it is not found, 404). Refused (409) when it was deleted with another record,
     when the record it hangs off is still in the bin, or when a unique value was taken meanwhile (checked,
-    and decided by the partial unique indexes should a concurrent save take it between check and write)."""
+    and decided by the partial unique indexes should a concurrent save take it between check and write).
+    Records whose owner is no longer active do not go back to that account (app/customers.adopt_restored).
+    Returns (the records per model, what changed owner as adopt_restored says it)."""
     from sqlalchemy.exc import IntegrityError
 
     from app import audit
@@ -300,6 +302,9 @@ def restore(model, pk, reach=None, user=None) -> dict[type, list[int]]:
             db.session.execute(update(table).where(table.c.deleted_batch == batch).values(
                 deleted_at=None, deleted_by_id=None, deleted_batch=None))
         _take_custom_unique(records)
+        from app.customers import adopt_restored
+
+        moved = adopt_restored(records, user)
         if model is FollowUp:
             _refresh_last_followup(obj.customer_id)
         audit.record("restore", module=MODULE_OF[model], record_ids=[pk], actor=user,
@@ -318,4 +323,4 @@ def restore(model, pk, reach=None, user=None) -> dict[type, list[int]]:
     except BaseException:
         db.session.rollback()
         raise
-    return records
+    return records, moved

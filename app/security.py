@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from flask import current_app, flash, g, has_request_context, request, session
+from flask import current_app, g, has_request_context, request, session
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import assoc_permissionview_role
-from flask_appbuilder.security.views import UserDBModelView
+from flask_appbuilder.security.views import AuthDBView as FabAuthDBView, UserDBModelView
 from flask_babel import lazy_gettext as _l
 from flask_login import user_logged_in, user_logged_out
 from sqlalchemy import select
@@ -61,6 +61,17 @@ def _change_password_view():
     return ChangePasswordView
 
 
+class AuthDBView(FabAuthDBView):
+    """FAB's login form, under FAB's class name (FAB builds the login URL from it: AuthDBView.login). A
+    refused login flashes one message: a locked account sees only the lockout reason with the minutes left,
+    not FAB's generic "invalid login" next to it."""
+
+    @property
+    def invalid_login_message(self):
+        refusal = g.get("_crm_login_refusal") if has_request_context() else None
+        return refusal if refusal is not None else FabAuthDBView.invalid_login_message
+
+
 class CrmSecurityApi(SecurityApi):
     """FAB's token login (/api/v1/security/login), answering in the user's language like every other API."""
 
@@ -82,6 +93,7 @@ class CrmSecurityApi(SecurityApi):
 class CrmSecurityManager(SecurityManager):
     user_model = Employee
     security_api = CrmSecurityApi
+    authdbview = AuthDBView
     userdbmodelview = ProfileView
 
     def create_login_manager(self, app):
@@ -243,13 +255,11 @@ class CrmSecurityManager(SecurityManager):
 
 
 def _refuse_locked(state) -> None:
-    """The reason, with the time left, for the form (a flash), the API (its 401 body) and /m/."""
+    """The reason, with the time left, for the form (AuthDBView flashes it in place of FAB's generic
+    message), the API (its 401 body) and /m/."""
     from app.lockout import lockout_message
 
-    message = lockout_message(state.seconds_left())
-    g._crm_login_refusal = message
-    if not request.path.startswith("/api/") and not request.path.startswith("/m/"):
-        flash(str(message), "danger")
+    g._crm_login_refusal = lockout_message(state.seconds_left())
 
 
 def _session_started(sender, user, **extra):

@@ -38,7 +38,8 @@ DETAIL_LABELS = {"rows": _l("Rows"), "format": _l("Format"), "filter": _l("Filte
                  "seat": _l("Seat"), "module": _l("Module"), "label": _l("Field name"), "key": _l("Key"),
                  "values_removed": _l("Values removed"), "copied_from": _l("Copied from"), "op": _l("Operation"),
                  "duplicate": _l("Duplicates"), "recycle_batch": _l("Recycle bin batch"),
-                 "login": _l("Login account"), "locked": _l("Account locked")}
+                 "login": _l("Login account"), "locked": _l("Account locked"),
+                 "recycle_bin": _l("In the recycle bin")}
 OPERATIONS = {"create": _l("Create"), "reset_password": _l("Reset password"), "reset_login": _l("Reset login account")}
 EMPLOYEE_KEYS = {"owner", "manager_id", "employee_id"}
 

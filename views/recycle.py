@@ -6,6 +6,9 @@ their data scope; 恢复 (the module's delete right) and 彻底删除 (administr
     POST /recycle_bin/purge/<module>/<pk>              彻底删除 (CSRF form, administrators)
     GET  /api/v1/recycle_bin/?module=&page=&page_size=  the list as JSON
     POST /api/v1/<module>/<pk>/restore                  404 not in the bin or out of scope, 403 no delete right, 409
+
+A restored record whose owner is no longer active does not go back to that account: a customer goes to the public
+pool, what hangs on a customer to its owner (app/customers.adopt_restored); the answer says so.
 """
 from __future__ import annotations
 
@@ -127,9 +130,10 @@ def recycle_module_label(module: str):
     return SPEC_BY_MODEL[recycle.MODELS[module]].label
 
 
-def restore(module: str, pk, user) -> dict:
+def restore(module: str, pk, user) -> tuple[dict, dict, str]:
     """The one restore of the screen and the API: 404 unknown module or not in the bin / out of scope, 403
-    without the module's delete right, 409 conflicts (app/recycle.restore)."""
+    without the module's delete right, 409 conflicts (app/recycle.restore). Returns (the restored ids per
+    module, those that changed owner because theirs is no longer active, what to tell the user of them)."""
     from app.inputs import parse_id
 
     model = recycle.MODELS.get(module)
@@ -138,8 +142,27 @@ def restore(module: str, pk, user) -> dict:
     pk = parse_id(pk, "id", malformed_status=404)
     if not may_delete(user, module):
         raise CrmError(_l("You may not restore these records (it needs the right to delete them)."), status=403)
-    records = recycle.restore(model, pk, reach(model, user), user)
-    return {recycle.MODULE_OF[m]: ids for m, ids in records.items()}
+    records, moved = recycle.restore(model, pk, reach(model, user), user)
+    return {recycle.MODULE_OF[m]: ids for m, ids in records.items()}, moved, owner_notice(moved)
+
+
+def owner_notice(moved: dict) -> str:
+    """What became of the restored records whose owner is no longer active (app/customers.adopt_restored)."""
+    def count(kind, skip=()):
+        return sum(len(ids) for module, ids in moved.get(kind, {}).items() if module not in skip)
+
+    notes = []
+    if moved.get("pool", {}).get("customer"):
+        notes.append(_("Its owner is no longer active, so the customer went to the public pool."))
+    if count("pool", skip=("customer",)):
+        notes.append(_("%(n)d record(s) whose owner is no longer active went to the public pool with their "
+                       "customer.", n=count("pool", skip=("customer",))))
+    if count("customer_owner"):
+        notes.append(_("%(n)d record(s) whose owner is no longer active now belong to the customer's owner.",
+                       n=count("customer_owner")))
+    if count("restorer"):
+        notes.append(_("%(n)d record(s) whose owner is no longer active are now yours.", n=count("restorer")))
+    return "".join(notes)
 
 
 class ConfirmForm(FlaskForm):
@@ -179,7 +202,7 @@ class RecycleBinView(BaseView):
         if not ConfirmForm().validate_on_submit():
             abort(400)
         try:
-            restore(module, pk, g.user)
+            _restored, _moved, notice = restore(module, pk, g.user)
         except CrmError as error:
             db.session.rollback()
             if error.status in (403, 404):
@@ -187,6 +210,8 @@ class RecycleBinView(BaseView):
             flash(str(error.message), "danger")
         else:
             flash(_("Restored."), "success")
+            if notice:
+                flash(notice, "warning")
         return self._back()
 
     @expose("/purge/<module>/<pk>", methods=["POST"])
@@ -250,8 +275,10 @@ class RecycleRestoreApi(BaseApi):
     @safe
     def restore_api(self, module, pk):
         try:
-            restored = restore(module, pk, g.user)
+            restored, moved, notice = restore(module, pk, g.user)
         except CrmError as error:
             db.session.rollback()
             return self.response(error.status, message=str(error.message))
-        return self.response(200, message=_("Restored."), restored=restored)
+        # owners: the restored records whose owner is no longer active, by where they went (pool, the
+        # customer's owner, the restorer), each {module: [ids]}
+        return self.response(200, message=_("Restored.") + notice, restored=restored, owners=moved)

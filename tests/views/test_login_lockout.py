@@ -213,3 +213,43 @@ def _seller(app):
         login = seller.username
         db.session.remove()
     return login, f.PASSWORD
+
+
+GENERIC = "无效的用户名或密码"  # FAB's "Invalid login. Please try again."
+MOBILE_GENERIC = "手机号或密码错误"
+
+
+def mobile_login(client, username, password):
+    return client.post("/m/login", data={"username": username, "password": password,
+                                         "csrf_token": token_of(client, "/m/login")}).get_data(as_text=True)
+
+
+def test_a_locked_account_sees_only_the_lockout_message_a_wrong_password_only_the_generic_one(app, csrf, person):
+    client = csrf.test_client()
+    page = form_login(client, person["login"], "wrong-pass").get_data(as_text=True)  # not locked yet
+    assert page.count(GENERIC) == 1 and "已被锁定" not in page
+    page = mobile_login(client, person["login"], "wrong-pass")
+    assert MOBILE_GENERIC in page and "已被锁定" not in page
+    lock(app, client, person["login"])
+    for password in ("wrong-pass", f.PASSWORD):  # locked: a wrong and the right password alike
+        page = form_login(client, person["login"], password).get_data(as_text=True)
+        assert page.count("已被锁定") == 1 and "分钟后再试" in page and GENERIC not in page
+        page = mobile_login(client, person["login"], password)
+        assert page.count("已被锁定") == 1 and MOBILE_GENERIC not in page and GENERIC not in page
+        answer = api(client, person["login"], password)
+        assert answer.status_code == 401 and "已被锁定" in answer.get_json()["message"]
+        assert "用户名或密码" not in answer.get_json()["message"]
+    assert not logged_in(client)
+    # another account's wrong password, right after, still gets the generic message alone
+    page = form_login(client, "admin", "wrong-pass").get_data(as_text=True)
+    assert page.count(GENERIC) == 1 and "已被锁定" not in page
+    answer = api(client, "admin", "wrong-pass")
+    assert answer.status_code == 401 and "已被锁定" not in answer.get_json()["message"]
+
+
+def test_the_failure_that_locks_the_account_shows_only_the_lockout_message(app, csrf, person):
+    client = csrf.test_client()
+    for n in range(app.config["LOGIN_LOCKOUT_FAILURES"] - 1):
+        api(client, person["login"], "wrong-pass", address=f"10.4.0.{n + 1}")
+    page = form_login(client, person["login"], "wrong-pass").get_data(as_text=True)  # the tenth
+    assert "已被锁定" in page and GENERIC not in page
