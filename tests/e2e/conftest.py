@@ -98,6 +98,19 @@ def csp_report(page) -> list:
     return list(page.crm_csp)
 
 
+def goto(page, url):
+    """page.goto after the page has settled. Under load the redirect that follows a form's POST can still be
+    arriving when the next goto starts, and Chromium aborts the goto (net::ERR_ABORTED): once, it is asked again."""
+    page.wait_for_load_state("networkidle")
+    try:
+        return page.goto(url)
+    except Exception as error:  # playwright's Error
+        if "ERR_ABORTED" not in str(error):
+            raise
+        page.wait_for_load_state("networkidle")
+        return page.goto(url)
+
+
 def login(page, base_url, username, password):
     page.goto(base_url + "/login/")
     page.fill("input[name=username]", username)

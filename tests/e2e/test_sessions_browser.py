@@ -5,7 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_PASSWORD, login, screenshot
+from tests.e2e.conftest import ADMIN_PASSWORD, goto, login, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -13,7 +13,7 @@ MOBILE, FIRST, RESET, CHANGED = "13700000031", "first-pass1", "reset-pass2", "ch
 
 
 def _act(page, base_url, name, action, confirm=True):
-    page.goto(base_url + "/employees/list/")
+    goto(page, base_url + "/employees/list/")
     page.locator("tr", has_text=name).locator("input.action_check").check()
     page.click("button.dropdown-toggle:has-text('操作')")
     if confirm:
