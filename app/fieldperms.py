@@ -292,3 +292,31 @@ def record_label(record, access: str) -> str:
     if access == MASKED:
         return mask_value(str(record))
     return str(record)
+
+
+# ---------------------------------------------------------------- a call's customer number
+
+# a call record's customer number is a customer's or a contact's 手机: the stricter of both settings governs it
+# wherever a call shows it (the dialing pages, the call lists and details, the API, exports), and whether the
+# employee's own phone may dial a customer (app/telephony refuses a device dial of a number they may not see)
+CALL_NUMBER_FIELDS = (("customer", "mobile"), ("contact", "mobile"))
+
+
+def call_number_access(user) -> str:
+    """The employee's access to the customer numbers of calls (editable, read-only, masked or hidden)."""
+    return least_permissive(access_for(module, name, field_access(user, module)) for module, name in CALL_NUMBER_FIELDS)
+
+
+def sees_call_numbers(user) -> bool:
+    """May the employee see a customer's full number (and so dial it on their own phone)?"""
+    return call_number_access(user) in SEARCHABLE
+
+
+def shown_call_number(value: Optional[str], access: str, hidden: Optional[str] = "***") -> Optional[str]:
+    """A call's customer number as an employee with `access` may see it: masked (138****8000), `hidden` in
+    place of a hidden one (a page shows ***, the API leaves the key out), or in full."""
+    if access == HIDDEN:
+        return hidden
+    if access == MASKED:
+        return mask_value(value)
+    return value

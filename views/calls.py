@@ -24,7 +24,6 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from app import records, telephony
 from app.errors import CrmError
 from app.extensions import db
-from app.fieldperms import MASKED, HIDDEN, access_for, field_access, mask_mobile
 from app.telephony import events as call_events
 from app.telephony.providers import provider as get_provider
 from models.call import DISPOSITIONS, CallRecord
@@ -53,13 +52,9 @@ class CallFollowUpForm(FlaskForm):
 
 
 def shown_number(record: CallRecord, user) -> str:
-    """The customer number as this employee may see it (the customer's 手机 field permission)."""
-    access = access_for("customer", "mobile", field_access(user, "customer"))
-    if access == HIDDEN:
-        return "***"
-    if access == MASKED:
-        return mask_mobile(record.customer_number) or ""
-    return record.customer_number or ""
+    """The customer number as this employee may see it (app.telephony.number_access: the customer's and the
+    contact's 手机 permission; a number they typed themselves in full)."""
+    return telephony.shown_number(user, record)
 
 
 def back_to(fallback: str) -> str:
@@ -156,10 +151,10 @@ class DialView(BaseView):
                 attach_error(outcome if "outcome-disposition" in request.form else followup, error)
         elif record.state == "ended":
             followup.content.data = followup_text(record)
-        link = "tel:" + (record.customer_number or "")
+        link = telephony.dial_link(g.user, record)
         return self.render_template("calls/dial.html", record=record, outcome=outcome, followup=followup,
                                     number=shown_number(record, g.user), tel=link,
-                                    qr=qr_svg(link) if record.mode == "device" else None,
+                                    qr=qr_svg(link) if link else None,
                                     followed=db.session.query(FollowUp.id).filter(
                                         FollowUp.call_record_id == record.id).first() is not None)
 
@@ -201,9 +196,15 @@ class CallApiMixin:
     route_permissions = {}
 
     def _call_json(self, record):
+        """The call as GET /api/v1/call/<pk> shows it; its customer number as the employee may see it (left out
+        when hidden), a number they typed themselves in full."""
         result = self.show_model_schema.dump(record)
         if "customer_number" in result:
-            result["customer_number"] = shown_number(record, g.user)
+            shown = telephony.shown_number(g.user, record, hidden=None)
+            if shown is None:
+                del result["customer_number"]
+            else:
+                result["customer_number"] = shown
         return result
 
     @api_expose("/dial", methods=["POST"])
@@ -222,7 +223,9 @@ class CallApiMixin:
             201: {description: 'the call record, and for the device provider {"tel": "tel:..."}'}
             400: {$ref: '#/components/responses/400'}
             401: {$ref: '#/components/responses/401'}
-            403: {description: no usable seat, or the role may not dial}
+            403: {description: 'no usable seat, the role may not dial, or the role may not see the full customer
+              number while the seat dials on the employee phone (device provider): such a role calls through a
+              callback line'}
             404: {$ref: '#/components/responses/404'}
         """
         def run():

@@ -33,13 +33,21 @@ def current_access(spec) -> Optional[dict]:
 
 def borrowed_access(spec) -> Optional[dict]:
     """{column: access} for columns that show another module's field (a call's customer number follows the
-    customer's 手机 permission): hidden there, hidden here; masked there, masked here."""
+    customer's and the contact's 手机 permission, fieldperms.call_number_access): hidden there, hidden here;
+    masked there, masked here."""
     user = g.get("user")
     if user is None or user.is_anonymous:
         return None
     cache = g.setdefault("_crm_field_access", {})
     result = {}
-    for column, (module, field_name) in spec.field_access_from.items():
+    for column, source in spec.field_access_from.items():
+        if callable(source):
+            key = ("borrowed", spec.key, column)
+            if key not in cache:
+                cache[key] = source(user)
+            result[column] = cache[key]
+            continue
+        module, field_name = source
         if module not in cache:
             cache[module] = fieldperms.field_access(user, module)
         result[column] = fieldperms.access_for(module, field_name, cache[module])

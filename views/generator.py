@@ -92,7 +92,8 @@ class ModuleSpec:
     custom_fields: Optional[str] = None  # the custom-fields module (custom_fields.MODULES) of these records
     export_fields: Sequence[str] = ()  # the export's columns when the list shows computed ones
     read_only: bool = False  # records written by a service, not by a form (call records): no add/edit/delete
-    # columns whose field permission is another module's field: {"customer_number": ("customer", "mobile")}
+    # columns whose field permission is another module's field: {"customer_number": ("customer", "mobile")}, or
+    # a function of the employee giving the access (a call's number: fieldperms.call_number_access)
     field_access_from: dict = field(default_factory=dict)
     view_mixin: Optional[type] = None  # extra screens of the module (e.g. 更换绑定 of a seat)
     api_mixin: Optional[type] = None  # extra API routes of the module

@@ -188,7 +188,7 @@ class MobileView(BaseView):
             followup.content.data = followup_text(record)
         followed = db.session.query(FollowUp.id).filter(FollowUp.call_record_id == record.id).first() is not None
         return self._render("call.html", record=record, number=shown_number(record, g.user),
-                            tel="tel:" + (record.customer_number or ""), outcome=outcome, followup=followup,
+                            tel=telephony.dial_link(g.user, record), outcome=outcome, followup=followup,
                             followed=followed, dispositions=DISPOSITIONS)
 
     @expose("/customer/<int:pk>/followup", methods=["GET", "POST"])

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from app import customers, groups
+from app import customers, fieldperms, groups
 from app.importing.columns import ImportColumn, ImportSpec
 from app.extensions import db
 from app.inputs import parse_id
@@ -269,7 +269,7 @@ SPECS = [
         filter_columns=("owner", "department", "created_at", "disposition", "talk_seconds"),
         order_columns=("created_at", "talk_seconds"), base_order=("created_at", "desc"),
         read_only=True, can_add=False, pool_records=False,
-        field_access_from={"customer_number": ("customer", "mobile")},
+        field_access_from={"customer_number": fieldperms.call_number_access},
         api_mixin=CallApiMixin,
     ),
     ModuleSpec(

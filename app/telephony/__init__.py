@@ -1,19 +1,26 @@
 """The one dialing service: 拨号 on the customer or contact detail, 呼叫 from the customer list's search box,
 拨打电话 and the 拨号盘 on the phone site, and the API all call dial(). It checks, in this order, each with its
 own message: the caller has a seat, it is theirs, bound, in service and not expired; the customer (or
-contact) is in their data scope; their role may dial; the number can be dialed. Then the seat's provider
-originates and the call record starts as 已拨出."""
+contact) is in their data scope; their role may dial; a customer or contact dialed on the employee's own
+phone (the `device` provider) has a number they may see in full (see number_access); the number can be
+dialed. Then the seat's provider originates and the call record starts as 已拨出.
+
+An employee whose role masks or hides the customers' 手机 never gets a customer's full number from the
+call center: the device provider's tel: link would show it, so they call customers through a callback
+line (双呼: the platform rings both phones), and every page and answer shows the number as their role
+allows (number_access, shown_number, dial_link)."""
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 from typing import Optional
+from urllib.parse import quote
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app import scopes
+from app import fieldperms, scopes
 from app.errors import CrmError, NotFound, unit_of_work
 from app.extensions import db
 from app.locks import serialise
@@ -29,6 +36,10 @@ DIAL_PERMISSION = ("can_view", "line")  # 线路管理 → 查看: the role may 
 
 
 class NoSeat(CrmError):
+    status = 403
+
+
+class NumberNotShown(CrmError):
     status = 403
 
 
@@ -97,13 +108,19 @@ def dial(user: Employee, customer_id=None, contact_id=None, number=None, seat_id
         raw, field = number, "number"
     if not may_dial(user):
         raise CrmError(_l("Your role may not make calls."), status=403)
+    own_phone = provider(seat.provider).mode == "device"
+    if field != "number" and own_phone and not fieldperms.sees_call_numbers(user):
+        # the tel: link (and its QR code) would hand the employee the full number: nothing is dialed or written
+        raise NumberNotShown(_l("Your role cannot see customers' full numbers, and dialing on your own phone "
+                                "would show the number; please call through a callback line (双呼)."), field=field)
     if raw in (None, ""):
         raise CrmError(_l("This record has no phone number to dial."), field=field)
     if not isinstance(raw, (str, int)) or len(str(raw)) > 40:
         raise CrmError(_l("This is not a phone number that can be dialed."), field=field)
     customer_number = normalise_dialable(raw, field=field)
-    if customer is None and field == "number":
-        # a typed number of a customer the caller can reach is linked to that customer
+    if customer is None and field == "number" and fieldperms.sees_call_numbers(user):
+        # a typed number of a customer the caller can reach is linked to that customer; not for an employee who
+        # may not see customers' numbers: the link would tell them whose number they typed, one guess at a time
         customer = db.session.scalar(select(Customer).where(Customer.mobile == customer_number,
                                                             scopes.reachable(Customer, user)))
     answer = provider(seat.provider).originate(seat, customer_number, call_ref="")
@@ -123,6 +140,30 @@ def dial(user: Employee, customer_id=None, contact_id=None, number=None, seat_id
         record.agent_number, record.customer_number = seat.bound_mobile, customer_number
         record.owner_id, record.department_id = user.id, user.department_id
     return DialResult(record=record, client_action=answer.client_action)
+
+
+def number_access(user: Employee, record: CallRecord) -> str:
+    """How the employee may see this call's customer number: as their role shows customers' and contacts'
+    手机 (fieldperms.call_number_access), except a number they typed themselves (their call, linked to no
+    customer or contact), which is theirs in full."""
+    if record.customer_id is None and record.contact_id is None and record.owner_id == user.id:
+        return fieldperms.EDITABLE
+    return fieldperms.call_number_access(user)
+
+
+def shown_number(user: Employee, record: CallRecord, hidden: Optional[str] = "***") -> Optional[str]:
+    """The call's customer number as this employee may see it (pages: *** for a hidden one)."""
+    return fieldperms.shown_call_number(record.customer_number or "", number_access(user, record), hidden)
+
+
+def dial_link(user: Employee, record: CallRecord) -> Optional[str]:
+    """The tel: link of a device call for its page (and its QR code), or None: a callback call needs none,
+    and an employee who may not see the number gets none (a call made before their role hid it)."""
+    if record.mode != "device" or not record.customer_number:
+        return None
+    if number_access(user, record) not in fieldperms.SEARCHABLE:
+        return None
+    return "tel:" + quote(record.customer_number)
 
 
 def own_call(user: Employee, call_id) -> CallRecord:

@@ -14,6 +14,7 @@ from tests import callfixtures as cf
 from tests import factories as f
 from tests.conftest import bearer
 from tests.factories import PASSWORD
+from tests.rolefixtures import restore_roles  # noqa: F401  (fixture)
 from tests.telephony.test_sip_callback import wait_for_state
 
 
@@ -94,3 +95,48 @@ def test_salesperson_hangs_up_from_the_call_page_and_both_legs_end(client, app, 
     stranger = app.test_client()  # no session cookie of the seller's
     assert stranger.post(f"/api/v1/call/{pk}/hangup",
                          headers=bearer(stranger, stranger_login, PASSWORD)).status_code == 404
+
+
+def test_an_employee_who_may_not_see_numbers_calls_through_the_callback_line(client, app, sip, customer_number,
+                                                                            restore_roles):  # noqa: F811
+    """Their role masks the customers' 手机: the device seat would be refused (the tel: link shows the number),
+    the callback line (双呼) dials — the number reaches only the gateway; the API, the call page, the phone
+    site and the call list show it masked."""
+    from app import roles as role_service
+    from tests.views.test_sessions import form_login
+
+    data = _salesperson_with_sip_seat(app, customer_number)
+    with app.app_context():
+        sales = app.appbuilder.sm.find_role("销售")
+        role = role_service.copy_role(sales.id, "号码保密")
+        role_service.write_matrix(role.id, {"fields": {"customer": {"mobile": "masked"}}})
+        seller = db.session.get(f.Employee, data["seller"])
+        seller.roles = [role]
+        db.session.commit()
+        db.session.remove()
+    masked = customer_number[:3] + "****" + customer_number[-4:]
+    agent = sip.phone(data["agent"], "answer")
+    customer = sip.phone(customer_number, "hangup", talk_ms=1000)
+    token = bearer(client, data["login"], PASSWORD)
+    dialed = client.post("/api/v1/call/dial", json={"customer": data["customer"]}, headers=token)
+    assert dialed.status_code == 201, dialed.get_json()
+    assert "tel" not in dialed.get_json() and dialed.get_json()["result"]["mode"] == "callback"
+    assert dialed.get_json()["result"]["customer_number"] == masked
+    assert customer_number not in dialed.get_data(as_text=True)
+    assert agent.wait(20) == 0 and customer.wait(20) == 0
+    pk = dialed.get_json()["id"]
+    with app.app_context():
+        record = wait_for_state(db.session.get(CallRecord, pk).provider_call_id)
+        assert (record.disposition, record.customer_id, record.customer_number) == ("answered", data["customer"],
+                                                                                    customer_number)
+        db.session.remove()
+    for url in (f"/api/v1/call/{pk}", "/api/v1/call/"):
+        answer = client.get(url, headers=token)
+        assert answer.status_code == 200 and customer_number not in answer.get_data(as_text=True)
+        assert masked in answer.get_data(as_text=True)
+    browser = app.test_client()
+    form_login(browser, data["login"], PASSWORD)
+    for url in (f"/dial/{pk}/", f"/m/call/{pk}", "/call/list/", f"/call/show/{pk}", "/m/calls"):
+        page = browser.get(url)
+        assert page.status_code == 200 and customer_number not in page.get_data(as_text=True), url
+        assert "tel:" not in page.get_data(as_text=True), url

@@ -253,7 +253,13 @@ def test_call_list_filters_and_exports_within_scope(client, app, data):
     assert "甲公司" in mine_only and "乙公司" not in mine_only
 
 
-def test_masked_numbers_stay_masked_in_call_lists_but_dial(client, app, data, restore_roles):  # noqa: F811
+def test_masked_numbers_stay_masked_in_call_lists_and_the_own_phone_may_not_dial(client, app, data,
+                                                                                 restore_roles):  # noqa: F811
+    """A call made while the role saw the number; then the role masks the 手机: the call stays listed masked,
+    and dialing the customer on the own phone (device seat) is refused (it would show the number)."""
+    seller = bearer(client, data["login"], PASSWORD)
+    earlier = client.post("/api/v1/call/dial", json={"customer": data["mine"]}, headers=seller).get_json()
+    assert earlier["tel"] == "tel:13911110001"
     with app.app_context():
         role = f.current_app.appbuilder.sm.find_role("销售")
         matrix = role_service.read_matrix(role.id)
@@ -261,17 +267,20 @@ def test_masked_numbers_stay_masked_in_call_lists_but_dial(client, app, data, re
         matrix["fields"] = {"customer": {"mobile": "masked"}}
         role_service.write_matrix(role.id, {"modules": matrix["modules"], "fields": matrix["fields"]})
         db.session.remove()
-    seller = bearer(client, data["login"], PASSWORD)
-    dialed = client.post("/api/v1/call/dial", json={"customer": data["mine"]}, headers=seller).get_json()
-    assert dialed["result"]["customer_number"] == "139****0001"
+    refused = client.post("/api/v1/call/dial", json={"customer": data["mine"]}, headers=seller)
+    assert refused.status_code == 403 and "回拨线路" in refused.get_json()["message"]
+    assert "13911110001" not in _text(refused)
+    shown = client.get(f"/api/v1/call/{earlier['id']}", headers=seller).get_json()
+    assert shown["result"]["customer_number"] == "139****0001"
     listed = client.get("/api/v1/call/", headers=seller).get_json()["result"]
-    assert listed[0]["customer_number"] == "139****0001"
+    assert [row["customer_number"] for row in listed] == ["139****0001"]
     web_login(client, data["login"], PASSWORD)
     page = _text(client.get("/call/list/"))
     assert "139****0001" in page and "13911110001" not in page
     exported = client.get("/call/export/?format=csv").get_data(as_text=True)
     assert "139****0001" in exported and "13911110001" not in exported
-    assert "13911110001" not in _text(client.get(f"/call/show/{dialed['id']}"))
+    assert "13911110001" not in _text(client.get(f"/call/show/{earlier['id']}"))
+    assert "13911110001" not in _text(client.get(f"/dial/{earlier['id']}/"))
 
 
 # ---------------------------------------------------------------- the webhook
