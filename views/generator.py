@@ -10,16 +10,15 @@ from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import action, expose, has_access
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
 from flask_appbuilder.fields import QuerySelectField
-from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.urltools import get_filter_args
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, DateTime, Integer, Numeric, String, Text, and_, false, inspect, or_
+from sqlalchemy import Boolean, DateTime, Integer, Numeric, String, Text, inspect
 from wtforms import StringField
 from wtforms.validators import DataRequired
 
-from app import exporting, fieldperms, inputs, phone, records, scopes, textsearch
+from app import exporting, inputs, records
 from custom_fields import values as custom_values
 from app.errors import CrmError
 from app.extensions import db
@@ -34,95 +33,10 @@ from views.datamodel import CrmInterface, check_filter_values
 from views import lookups
 from views.field_permission_hooks import FieldPermissionScreenHooks, current_access, drop_protected_filters
 from views.module_spec import ActionSpec, ModuleSpec, validate_spec
+from views.query_filters import make_keyword_filter, make_scope_filter
 from views.widgets import EmployeeSelectField, RecordSelectField
 
 PAGE_SIZE = 50
-
-
-# ---------------------------------------------------------------- filters (SQL, per request)
-
-def scope_predicate(spec: ModuleSpec):
-    """What the logged-in user may see of this module, as one SQL predicate."""
-    user = g.user if getattr(g, "user", None) is not None and not g.user.is_anonymous else None
-    parts = []
-    if spec.owned:
-        if spec.base_filter is None:
-            if spec.pool_records:  # e.g. a pool customer's contacts, for those who may look into the pool
-                parts.append(scopes.reachable(spec.model, user))
-            else:
-                parts.append(and_(spec.model.owner_id.isnot(None), scopes.visible_to(spec.model, user)))
-    if spec.base_filter is not None:
-        parts.append(spec.base_filter())
-    if spec.request_filter is not None:
-        extra = spec.request_filter(request.args)
-        if extra is not None:
-            parts.append(extra)
-    return and_(*parts) if parts else None
-
-
-def scope_left_out(spec: ModuleSpec):
-    """The records the scope leaves out, when they are few and indexed: for someone who sees every owned
-    customer, the pool (owner_id IS NULL). custom_fields.query counts a filtered list as "matching values
-    minus these" instead of visiting every matching record. None when that is not exact."""
-    user = g.user if getattr(g, "user", None) is not None and not g.user.is_anonymous else None
-    if spec.pool_records or spec.base_filter is not None or not spec.owned:
-        return None
-    if spec.request_filter is not None and spec.request_filter(request.args) is not None:
-        return None
-    if scopes.ALL not in scopes.user_scopes(user):
-        return None
-    return spec.model.owner_id.is_(None)
-
-
-def make_scope_filter(spec: ModuleSpec):
-    class ScopeFilter(BaseFilter):
-        name = "scope"
-
-        def apply(self, query, value):
-            predicate = scope_predicate(spec)
-            return query.filter(predicate) if predicate is not None else query
-
-        def left_out(self):
-            return scope_left_out(spec)
-
-    return ScopeFilter
-
-
-def keyword_predicate(spec: ModuleSpec, text: str):
-    """The list's search box: a phone number (or its start) matches the phone columns by index;
-    anything else matches the keyword columns by substring. Only the columns the employee may search
-    (field permissions: not hidden, not masked); with none, nothing matches."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    access = current_access(spec)
-    phone_columns, keyword_columns = list(spec.phone_columns), list(spec.keyword_columns)
-    if access:
-        phone_columns = fieldperms.searchable_columns(spec.module, phone_columns, access)
-        keyword_columns = fieldperms.searchable_columns(spec.module, keyword_columns, access)
-    model = spec.model
-    digits = phone.search_digits(text)  # fullwidth '１３７…', '+86 137-…' -> ASCII digits, as they are stored
-    if phone_columns and digits and len(digits) >= 3:
-        digits = digits[-11:] if len(digits) > 11 else digits
-        if len(digits) == 11:
-            return or_(*[getattr(model, c) == digits for c in phone_columns])
-        return or_(*[getattr(model, c).startswith(digits) for c in phone_columns])
-    if not keyword_columns:
-        return false()
-    return textsearch.substring_predicate(model, keyword_columns, text)
-
-
-def make_keyword_filter(spec: ModuleSpec, operator: Optional[str] = None):
-    class KeywordFilter(BaseFilter):
-        name = _l("Keyword")
-        arg_name = operator or f"kw_{spec.key}"
-        keyword = True  # searches only what the employee may search (views/field_permission_hooks.py)
-
-        def apply(self, query, value):
-            predicate = keyword_predicate(spec, value)
-            return query.filter(predicate) if predicate is not None else query
-
-    return KeywordFilter
 
 
 # ---------------------------------------------------------------- forms
