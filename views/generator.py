@@ -4,7 +4,7 @@ in views/modules.py; nothing here names a particular module. The REST API half i
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import action, expose, has_access
@@ -14,8 +14,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import inspect
 
-from app import exporting, records
-from custom_fields import values as custom_values
+from app import exporting
 from app.errors import CrmError
 from app.extensions import db
 from app.inputs import parse_id
@@ -28,40 +27,10 @@ from views import lookups
 from views.field_permission_hooks import FieldPermissionScreenHooks, current_access, drop_protected_filters
 from views.module_spec import ActionSpec, ModuleSpec, validate_spec
 from views.query_filters import make_keyword_filter, make_scope_filter
+from views.saving import remove, save
 from views.screen_fields import _view_name, column_validators, form_fields, formatters, search_fields
 
 PAGE_SIZE = 50
-
-
-# ---------------------------------------------------------------- saving (screens and API alike)
-
-def save(spec: ModuleSpec, item, data: dict, user, custom: Optional[dict] = None):
-    """Create (item None) or change a record through the module's service, or app.records. `custom` holds
-    the raw cf_<key> values: checked and written in the record's own transaction (the `after` hook)."""
-    if spec.service is not None:
-        return spec.service.create(data, user) if item is None else spec.service.update(item, data, user)
-    created = item is None
-    if created and spec.owned and data.get("owner", ...) in (None, ""):
-        data = {k: v for k, v in data.items() if k != "owner"}  # no owner given: the creator's (never the pool)
-    if custom and not spec.custom_fields:
-        name = next(iter(custom))
-        raise CrmError(_l("Unknown field: %(field)s", field=name), field=name)
-
-    def after(obj):
-        if spec.after_save is not None:
-            spec.after_save(obj, created, user)
-        if spec.custom_fields:
-            custom_values.save_record(spec.custom_fields, obj.id, custom or {}, creating=created)
-    if created:
-        return records.create_record(spec.model, data, user, after=after)
-    return records.update_record(item, data, user, after=after)
-
-
-def remove(spec: ModuleSpec, item, user) -> None:
-    if spec.service is not None:
-        spec.service.delete(item, user)
-    else:
-        records.delete_record(item, user)
 
 
 # ---------------------------------------------------------------- the screen
