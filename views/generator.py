@@ -1,6 +1,13 @@
-"""ModuleSpec -> a FAB ModelView and a ModelRestApi, with permission names, the data scope,
-keyword search, AJAX record pickers, bulk actions and export. Adding a module is one ModuleSpec
-in views/modules.py; nothing here names a particular module. The REST API half is views/generator_api.py.
+"""ModuleSpec -> a FAB ModelView: build_view (permission names, columns, the data-scope and keyword filters,
+bulk actions) and GeneratedModelView (saving, the bulk actions' form, the AJAX record pickers' /lookup/, export of
+the filtered list), and SPEC_BY_MODEL, the registry views/__init__.py fills. Adding a module is one ModuleSpec in
+views/modules.py; nothing here names a particular module. The rest of the generator:
+
+    views/module_spec.py    ModuleSpec, ActionSpec and validate_spec (a wrong declaration fails at boot)
+    views/query_filters.py  the data scope and the search box as SQL predicates, per request
+    views/screen_fields.py  form fields, filter pickers, column validators and cell formatters
+    views/saving.py         create, change and delete through the module's service or app.records
+    views/generator_api.py  the REST API half: ModuleSpec -> a FAB ModelRestApi
 """
 from __future__ import annotations
 
