@@ -269,7 +269,7 @@ def _explain(app, api, user_id) -> None:
     from app.extensions import db
     from models.crm import Customer
     from models.org import Employee
-    from views.generator import scope_predicate
+    from views.query_filters import scope_predicate
 
     with app.app_context(), app.test_request_context("/api/v1/customer/"):
         g.user = db.session.get(Employee, user_id)

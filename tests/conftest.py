@@ -6,6 +6,7 @@ is emptied and the administrator re-created, so tests do not see each other's da
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 
 import pytest
@@ -119,6 +120,18 @@ def csrf(app):
     app.config["WTF_CSRF_ENABLED"] = True
     yield app
     app.config["WTF_CSRF_ENABLED"] = False
+
+
+def token_of(client, url) -> str:
+    """The CSRF token of the form on `url`, as a browser sends it back ("" when CSRF checks are off and the page
+    has none)."""
+    page = client.get(url)
+    assert page.status_code == 200, (url, page.status_code)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+    if not client.application.config["WTF_CSRF_ENABLED"]:
+        return match.group(1) if match else ""
+    assert match, f"no csrf_token on {url}"
+    return match.group(1)
 
 
 @pytest.fixture

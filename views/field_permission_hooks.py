@@ -64,7 +64,7 @@ def searchable(spec, column: str, access) -> bool:
 
 
 def _is_keyword(filter_instance) -> bool:
-    """The list's search box: it searches only the fields the employee may search (views/generator.py)."""
+    """The list's search box: it searches only the fields the employee may search (views/query_filters.py)."""
     return getattr(filter_instance, "keyword", False)
 
 

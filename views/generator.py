@@ -1,444 +1,43 @@
-"""ModuleSpec -> a FAB ModelView and a ModelRestApi, with permission names, the data scope,
-keyword search, AJAX record pickers, bulk actions and export. Adding a module is one ModuleSpec
-in views/modules.py; nothing here names a particular module. The REST API half is views/generator_api.py.
+"""ModuleSpec -> a FAB ModelView: build_view (permission names, columns, the data-scope and keyword filters,
+bulk actions) and GeneratedModelView (saving, the bulk actions' form, the AJAX record pickers' /lookup/, export of
+the filtered list), and SPEC_BY_MODEL, the registry views/__init__.py fills. Adding a module is one ModuleSpec in
+views/modules.py; nothing here names a particular module. The rest of the generator:
+
+    views/module_spec.py    ModuleSpec, ActionSpec and validate_spec (a wrong declaration fails at boot)
+    views/query_filters.py  the data scope and the search box as SQL predicates, per request
+    views/screen_fields.py  form fields, filter pickers, column validators and cell formatters
+    views/saving.py         create, change and delete through the module's service or app.records
+    views/generator_api.py  the REST API half: ModuleSpec -> a FAB ModelRestApi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence
+from typing import Any
 
 from flask import abort, flash, g, jsonify, redirect, request, url_for
 from flask_appbuilder import action, expose, has_access
-from flask_appbuilder.fieldwidgets import BS3TextFieldWidget, Select2Widget
-from flask_appbuilder.fields import QuerySelectField
-from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.urltools import get_filter_args
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, DateTime, Integer, Numeric, String, Text, and_, false, inspect, or_
-from wtforms import StringField
-from wtforms.validators import DataRequired
+from sqlalchemy import inspect
 
-import custom_fields
-from app import exporting, fieldperms, inputs, phone, records, scopes, textsearch
-from custom_fields import values as custom_values
+from app import exporting
 from app.errors import CrmError
 from app.extensions import db
 from app.inputs import parse_id
 from app.permissions import MODULES
-from models.choices import Choice
-from models.mixins import OwnedMixin
-from models.org import Employee
 from views.base import ServiceModelView, attach_error
 from views.custom_field_hooks import CustomFieldScreenHooks
 from views import filter_ui
 from views.datamodel import CrmInterface, check_filter_values
 from views import lookups
 from views.field_permission_hooks import FieldPermissionScreenHooks, current_access, drop_protected_filters
-from views.widgets import EmployeeSelectField, RecordSelectField
+from views.module_spec import ActionSpec, ModuleSpec, validate_spec
+from views.query_filters import make_keyword_filter, make_scope_filter
+from views.saving import remove, save
+from views.screen_fields import _view_name, column_validators, form_fields, formatters, search_fields
 
 PAGE_SIZE = 50
-
-
-# ---------------------------------------------------------------- declarations
-
-@dataclass
-class ActionSpec:
-    """A bulk action on ticked rows. `run(ids, form_data, user)` does the work; `form` (a FlaskForm
-    class) asks for input first; `permission` is the module action that allows it."""
-
-    name: str
-    label: Any
-    permission: str
-    run: Callable[[list[int], dict, Employee], Any]
-    form: Optional[type] = None
-    confirmation: Any = None
-    icon: str = "fa-bolt"
-    done: Any = None  # flash message; may use %(n)d
-    api: bool = True
-    screen: bool = True
-    module: Optional[str] = None  # check `permission` on another module (e.g. the pool's claim from /customer)
-
-
-@dataclass
-class ModuleSpec:
-    key: str  # URL /<key>/, API /api/v1/<key>/
-    model: type
-    label: Any
-    permission: Optional[str] = None  # the permission module (MODULES key); default `key`
-    list_columns: Sequence[str] = ()
-    show_columns: Sequence[str] = ()
-    form_columns: Sequence[str] = ()
-    edit_columns: Optional[Sequence[str]] = None
-    filter_columns: Sequence[str] = ()
-    keyword_columns: Sequence[str] = ()
-    phone_columns: Sequence[str] = ()
-    order_columns: Sequence[str] = ()
-    base_order: tuple = ("id", "desc")
-    choices: dict = field(default_factory=dict)  # relationship -> Choice kind
-    related: Sequence[str] = ()  # module keys shown as tabs on the detail page
-    actions: Sequence[ActionSpec] = ()
-    base_filter: Optional[Callable[[], Any]] = None  # an extra SQL predicate (e.g. the pool)
-    after_save: Optional[Callable] = None  # (obj, created, user) inside the saving transaction
-    request_filter: Optional[Callable[[Any], Any]] = None  # request args -> an extra predicate (e.g. ?group=)
-    service: Any = None  # an object with create(data, user), update(obj, data, user), delete(obj, user)
-    permission_overrides: dict = field(default_factory=dict)  # FAB method -> module action
-    pool_records: bool = True  # show records without an owner (the pool's) to those who may see the pool
-    can_add: bool = True
-    icon: str = "fa-table"
-    menu: Optional[str] = "CRM"
-    label_columns: dict = field(default_factory=dict)
-    custom_fields: Optional[str] = None  # the custom-fields module (custom_fields.MODULES) of these records
-    export_fields: Sequence[str] = ()  # the export's columns when the list shows computed ones
-    read_only: bool = False  # records written by a service, not by a form (call records): no add/edit/delete
-    # columns whose field permission is another module's field: {"customer_number": ("customer", "mobile")}, or
-    # a function of the employee giving the access (a call's number: fieldperms.call_number_access)
-    field_access_from: dict = field(default_factory=dict)
-    view_mixin: Optional[type] = None  # extra screens of the module (e.g. 更换绑定 of a seat)
-    api_mixin: Optional[type] = None  # extra API routes of the module
-    importer: Any = None  # app.importing.columns.ImportSpec: the module can be imported (the 导入 right)
-
-    @property
-    def module(self) -> str:
-        return self.permission or self.key
-
-    @property
-    def owned(self) -> bool:
-        return issubclass(self.model, OwnedMixin)
-
-    @property
-    def labels(self) -> dict:
-        return {**getattr(self.model, "field_labels", {}), **self.label_columns}
-
-    @property
-    def export_columns(self) -> Sequence[str]:
-        return self.export_fields or self.list_columns
-
-
-def validate_spec(spec: ModuleSpec) -> None:
-    """Fail at boot, not in front of a user, when a declaration names something that does not exist."""
-    mapper = inspect(spec.model)
-    names = set(mapper.attrs.keys()) | {n for n in dir(spec.model) if not n.startswith("_")}
-    problems = []
-    for group in ("list_columns", "show_columns", "form_columns", "filter_columns", "keyword_columns",
-                  "phone_columns", "order_columns"):
-        for column in getattr(spec, group) or ():
-            if column.split(".")[0] not in names:
-                problems.append(f"{group}: {column}")
-    for column in spec.keyword_columns + tuple(spec.phone_columns) + tuple(spec.order_columns):
-        if column not in mapper.columns:
-            problems.append(f"not a column: {column}")
-    if spec.module not in MODULES:
-        problems.append(f"permission module {spec.module!r} is not in app.permissions.MODULES")
-    if spec.custom_fields is not None:
-        if custom_fields.RECORD_MODELS.get(spec.custom_fields) is not spec.model:
-            problems.append(f"custom_fields {spec.custom_fields!r} is not the custom-fields module of "
-                            f"{spec.model.__name__}")
-        if spec.service is not None:
-            problems.append("custom_fields needs saving through app.records, not a service")
-    for action_spec in spec.actions:
-        module = action_spec.module or spec.module
-        if action_spec.permission not in MODULES.get(module, ("", ()))[1]:
-            problems.append(f"action {action_spec.name}: {action_spec.permission!r} is not an action of {module}")
-    if spec.importer is not None:
-        if "import" not in MODULES[spec.module][1]:
-            problems.append(f"importer: 'import' is not an action of {spec.module}")
-        if spec.importer.key not in mapper.columns or not (mapper.columns[spec.importer.key].unique or any(
-                idx.unique for idx in spec.model.__table__.indexes if [c.name for c in idx.columns] == [
-                    spec.importer.key]) or spec.importer.key in getattr(spec.model, "mobile_fields", ())):
-            problems.append(f"importer key {spec.importer.key!r} is not a unique column")
-        for column in spec.importer.columns:
-            if column.kind != "customer" and column.name not in mapper.attrs:
-                problems.append(f"importer column {column.name!r}")
-    if problems:
-        raise RuntimeError(f"ModuleSpec {spec.key!r} ({spec.model.__name__}) is wrong: " + "; ".join(problems))
-
-
-# ---------------------------------------------------------------- filters (SQL, per request)
-
-def scope_predicate(spec: ModuleSpec):
-    """What the logged-in user may see of this module, as one SQL predicate."""
-    user = g.user if getattr(g, "user", None) is not None and not g.user.is_anonymous else None
-    parts = []
-    if spec.owned:
-        if spec.base_filter is None:
-            if spec.pool_records:  # e.g. a pool customer's contacts, for those who may look into the pool
-                parts.append(scopes.reachable(spec.model, user))
-            else:
-                parts.append(and_(spec.model.owner_id.isnot(None), scopes.visible_to(spec.model, user)))
-    if spec.base_filter is not None:
-        parts.append(spec.base_filter())
-    if spec.request_filter is not None:
-        extra = spec.request_filter(request.args)
-        if extra is not None:
-            parts.append(extra)
-    return and_(*parts) if parts else None
-
-
-def scope_left_out(spec: ModuleSpec):
-    """The records the scope leaves out, when they are few and indexed: for someone who sees every owned
-    customer, the pool (owner_id IS NULL). custom_fields.query counts a filtered list as "matching values
-    minus these" instead of visiting every matching record. None when that is not exact."""
-    user = g.user if getattr(g, "user", None) is not None and not g.user.is_anonymous else None
-    if spec.pool_records or spec.base_filter is not None or not spec.owned:
-        return None
-    if spec.request_filter is not None and spec.request_filter(request.args) is not None:
-        return None
-    if scopes.ALL not in scopes.user_scopes(user):
-        return None
-    return spec.model.owner_id.is_(None)
-
-
-def make_scope_filter(spec: ModuleSpec):
-    class ScopeFilter(BaseFilter):
-        name = "scope"
-
-        def apply(self, query, value):
-            predicate = scope_predicate(spec)
-            return query.filter(predicate) if predicate is not None else query
-
-        def left_out(self):
-            return scope_left_out(spec)
-
-    return ScopeFilter
-
-
-def keyword_predicate(spec: ModuleSpec, text: str):
-    """The list's search box: a phone number (or its start) matches the phone columns by index;
-    anything else matches the keyword columns by substring. Only the columns the employee may search
-    (field permissions: not hidden, not masked); with none, nothing matches."""
-    text = (text or "").strip()
-    if not text:
-        return None
-    access = current_access(spec)
-    phone_columns, keyword_columns = list(spec.phone_columns), list(spec.keyword_columns)
-    if access:
-        phone_columns = fieldperms.searchable_columns(spec.module, phone_columns, access)
-        keyword_columns = fieldperms.searchable_columns(spec.module, keyword_columns, access)
-    model = spec.model
-    digits = phone.search_digits(text)  # fullwidth '１３７…', '+86 137-…' -> ASCII digits, as they are stored
-    if phone_columns and digits and len(digits) >= 3:
-        digits = digits[-11:] if len(digits) > 11 else digits
-        if len(digits) == 11:
-            return or_(*[getattr(model, c) == digits for c in phone_columns])
-        return or_(*[getattr(model, c).startswith(digits) for c in phone_columns])
-    if not keyword_columns:
-        return false()
-    return textsearch.substring_predicate(model, keyword_columns, text)
-
-
-def make_keyword_filter(spec: ModuleSpec, operator: Optional[str] = None):
-    class KeywordFilter(BaseFilter):
-        name = _l("Keyword")
-        arg_name = operator or f"kw_{spec.key}"
-        keyword = True  # searches only what the employee may search (views/field_permission_hooks.py)
-
-        def apply(self, query, value):
-            predicate = keyword_predicate(spec, value)
-            return query.filter(predicate) if predicate is not None else query
-
-    return KeywordFilter
-
-
-# ---------------------------------------------------------------- forms
-
-def _choice_query(kind):
-    return lambda: db.session.query(Choice).filter(Choice.kind == kind, Choice.retired.is_(False)) \
-        .order_by(Choice.sort_order, Choice.id)
-
-
-def _current_user():
-    user = getattr(g, "user", None)
-    return user if user is not None and not user.is_anonymous else None
-
-
-def form_fields(spec: ModuleSpec) -> dict:
-    """Replacement fields for relationships: option lists by kind, AJAX pickers for owned records,
-    employees in scope for the owner."""
-    extra = {}
-    mapper = inspect(spec.model)
-    labels = spec.labels
-    for name in set(spec.form_columns) | set(spec.edit_columns or ()):
-        rel = mapper.relationships.get(name)
-        if rel is None:
-            column = mapper.columns.get(name)
-            if name in getattr(spec.model, "required_fields", ()):
-                extra[name] = StringField(labels.get(name, name), validators=[DataRequired()],
-                                          widget=BS3TextFieldWidget())
-                continue
-            optional = _optional_field(column, labels.get(name, name), getattr(spec.model, "value_labels", {}))
-            if optional is not None:
-                extra[name] = optional
-            continue
-        label = labels.get(name, name)
-        target = rel.mapper.class_
-        if name in spec.choices:
-            extra[name] = QuerySelectField(label, query_func=_choice_query(spec.choices[name]),
-                                           get_pk_func=lambda o: o.id, allow_blank=True,
-                                           blank_text=_l("Please choose"), widget=Select2Widget())
-        elif target is Employee:
-            # a new record belongs to whoever adds it unless they pick someone active in their scope (typed
-            # into the picker); no blank choice: the pool is reached only by 退回公海
-            extra[name] = EmployeeSelectField(label, validators=[DataRequired()], default=_current_user,
-                                              view=_view_name(spec.key))  # also in 自定义字段's preview
-        else:
-            # a link the record cannot be without (a follow-up's 客户) is required: the form marks it with *
-            required = all(not column.nullable for column in rel.local_columns)
-            extra[name] = RecordSelectField(label, validators=[DataRequired()] if required else [], model=target,
-                                            lookup_url=_lookup_url(spec.key, name))
-    return extra
-
-
-def search_fields(spec: ModuleSpec) -> dict:
-    """The list's filter boxes for relationships (客户, 负责人, ...): pickers that ask /lookup/ as the user types,
-    within the data scope and the field permissions. FAB's own would list every record of the target,
-    anyone's, by a label the employee may not be allowed to see. Departments are few: a plain list."""
-    from models.org import Department
-
-    mapper = inspect(spec.model)
-    labels = spec.labels
-    extra = {}
-    for name in spec.filter_columns:
-        rel = mapper.relationships.get(name)
-        if rel is None or name in spec.choices or rel.uselist:
-            continue
-        if rel.mapper.class_ is Department:
-            extra[name] = QuerySelectField(labels.get(name, name), query_func=lambda: db.session.query(
-                Department).order_by(Department.path), get_pk_func=lambda o: o.id, allow_blank=True,
-                blank_text=_l("Please choose"), widget=Select2Widget())
-            continue
-        extra[name] = RecordSelectField(labels.get(name, name), model=rel.mapper.class_,
-                                        lookup_url=_lookup_url(spec.key, name))
-    return extra
-
-
-def _optional_field(column, label, value_labels):
-    """FAB marks every NOT NULL column required; a flag, or a column with a default, is not."""
-    from flask_appbuilder.fieldwidgets import DateTimePickerWidget
-    from wtforms import BooleanField, DateTimeField, IntegerField, SelectField
-    from wtforms.validators import Optional as OptionalValue
-
-    if column is None:
-        return None
-    if column.key in value_labels:
-        choices = [(k, v) for k, v in value_labels[column.key].items()]
-        return SelectField(label, choices=choices, widget=Select2Widget(),
-                           validators=[] if column.nullable or column.default is not None else [DataRequired()])
-    if isinstance(column.type, Boolean):
-        return BooleanField(label)
-    if column.nullable or column.default is None:
-        return None
-    if isinstance(column.type, Integer):
-        return IntegerField(label, validators=[OptionalValue()], widget=BS3TextFieldWidget())
-    if isinstance(column.type, DateTime):
-        return DateTimeField(label, validators=[OptionalValue()], format="%Y-%m-%d %H:%M:%S",
-                             widget=DateTimePickerWidget())
-    return None
-
-
-def column_validators(spec: ModuleSpec) -> dict:
-    """The form's checks from the model's column types (a String's length, a Numeric's precision), so a
-    form shows every such error at once; app.records checks the same again for the API and the importer."""
-    from wtforms import ValidationError
-    from wtforms.validators import Length
-
-    mapper = inspect(spec.model)
-    mobiles = getattr(spec.model, "mobile_fields", ())
-    result = {}
-
-    def fits(column):
-        def check(form, field):
-            try:
-                inputs.check_column(spec.model, column, field.data, spec.labels.get(column.key, column.key))
-            except CrmError as error:
-                raise ValidationError(str(error.message))
-        return check
-
-    for name in set(spec.form_columns) | set(spec.edit_columns or ()):
-        column = mapper.columns.get(name)
-        if column is None or name in mobiles:
-            continue
-        if isinstance(column.type, Numeric):
-            result[name] = [fits(column)]
-        elif isinstance(column.type, (String, Text)) and inputs.length_limit(column):
-            result[name] = [Length(max=inputs.length_limit(column))]
-    return result
-
-
-def _lookup_url(key, column):
-    return lambda: url_for(f"{_view_name(key)}.lookup", column=column)
-
-
-def _view_name(key: str) -> str:
-    return "".join(part.capitalize() for part in key.split("_")) + "View"
-
-
-def _form_data(form, columns) -> dict:
-    return {name: form[name].data for name in columns if name in form}
-
-
-# ---------------------------------------------------------------- display
-
-def _format_value(value):
-    """How a cell reads on screen: no "None", dates without microseconds, money with separators."""
-    import datetime as dt
-    import decimal
-
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return _("Yes") if value else _("No")
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, dt.date):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, decimal.Decimal):
-        return f"{value:,.2f}"
-    return value
-
-
-def formatters(spec: ModuleSpec) -> dict:
-    value_labels = getattr(spec.model, "value_labels", {})
-    result = {}
-    for column in set(spec.list_columns) | set(spec.show_columns or ()):
-        labels = value_labels.get(column)
-        if labels:
-            result[column] = lambda v, labels=labels: str(labels.get(v, v)) if v is not None else ""
-        else:
-            result[column] = _format_value
-    return result
-
-
-# ---------------------------------------------------------------- saving (screens and API alike)
-
-def save(spec: ModuleSpec, item, data: dict, user, custom: Optional[dict] = None):
-    """Create (item None) or change a record through the module's service, or app.records. `custom` holds
-    the raw cf_<key> values: checked and written in the record's own transaction (the `after` hook)."""
-    if spec.service is not None:
-        return spec.service.create(data, user) if item is None else spec.service.update(item, data, user)
-    created = item is None
-    if created and spec.owned and data.get("owner", ...) in (None, ""):
-        data = {k: v for k, v in data.items() if k != "owner"}  # no owner given: the creator's (never the pool)
-    if custom and not spec.custom_fields:
-        name = next(iter(custom))
-        raise CrmError(_l("Unknown field: %(field)s", field=name), field=name)
-
-    def after(obj):
-        if spec.after_save is not None:
-            spec.after_save(obj, created, user)
-        if spec.custom_fields:
-            custom_values.save_record(spec.custom_fields, obj.id, custom or {}, creating=created)
-    if created:
-        return records.create_record(spec.model, data, user, after=after)
-    return records.update_record(item, data, user, after=after)
-
-
-def remove(spec: ModuleSpec, item, user) -> None:
-    if spec.service is not None:
-        spec.service.delete(item, user)
-    else:
-        records.delete_record(item, user)
 
 
 # ---------------------------------------------------------------- the screen
@@ -526,6 +125,11 @@ def _make_action(spec: ModuleSpec, action_spec: ActionSpec):
 
     run_action.__name__ = action_spec.name
     return action(action_spec.name, action_spec.label, action_spec.confirmation, action_spec.icon)(run_action)
+
+
+def _form_data(form, columns) -> dict:
+    return {name: form[name].data for name in columns if name in form}
+
 
 
 class GeneratedModelView(FieldPermissionScreenHooks, CustomFieldScreenHooks, ServiceModelView):

@@ -25,8 +25,11 @@ from views.datamodel import CrmInterface
 from views.importing import ImportApiMixin
 from views.list_api import ListApiMixin
 from views.field_permission_hooks import FieldPermissionApiHooks, current_access
-from views.generator import (PAGE_SIZE, ActionSpec, ModuleSpec, _allowed, _fab_action, _view_name,
-                             make_keyword_filter, make_scope_filter, remove, save)
+from views.generator import PAGE_SIZE, _allowed, _fab_action
+from views.module_spec import ActionSpec, ModuleSpec
+from views.query_filters import make_keyword_filter, make_scope_filter
+from views.saving import remove, save
+from views.screen_fields import _view_name
 
 
 _TYPE_FIELDS = ((Boolean, ma.Boolean), (DateTime, ma.DateTime), (Date, ma.Date), (Numeric, ma.Decimal),

@@ -60,7 +60,7 @@ def matching_employees(query, text: str) -> list[dict]:
 
 def search(target: type, text: str, user, spec_by_model: dict, active_only: bool = False) -> list[dict]:
     """[{"id", "text"}] of the records of `target` matching `text` that `user` may pick."""
-    from views.generator import keyword_predicate
+    from views.query_filters import keyword_predicate
 
     text = (text or "").strip()[:MAX_QUERY]
     if target is Employee or issubclass(target, Employee):

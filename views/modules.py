@@ -19,7 +19,7 @@ from models.call import CallRecord, Seat, SmsMessage
 from models.crm import Contact, Customer, CustomerGroup, FollowUp, OwnerHistory, customer_group_member
 from models.sales import Contract, Invoice, Opportunity, Product
 from views.calls import CallApiMixin
-from views.generator import ActionSpec, ModuleSpec
+from views.module_spec import ActionSpec, ModuleSpec
 from views.seats import SeatApiMixin, SeatService, SeatViewMixin
 from views.widgets import EmployeeSelectField
 

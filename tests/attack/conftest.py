@@ -4,13 +4,11 @@ scope's or the permission's, never a missing token's. The attacks change nothing
 the data is emptied once, after the module, instead of after every test."""
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from app.extensions import db
 from tests.attack.org import SCOPES, build
-from tests.conftest import ADMIN_PASSWORD, bearer, wipe_data
+from tests.conftest import ADMIN_PASSWORD, bearer, token_of, wipe_data
 from tests.rolefixtures import reset_roles
 
 VIEWERS = [f"viewer_{scope}" for scope in SCOPES]
@@ -22,23 +20,15 @@ def _clean_data():
     yield
 
 
-def csrf_token(client, url) -> str:
-    page = client.get(url)
-    assert page.status_code == 200, (url, page.status_code)
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
-    assert match, f"no csrf_token on {url}"
-    return match.group(1)
-
-
 class Browser:
     """A logged-in session cookie and its CSRF token, as a person's browser has them."""
 
     def __init__(self, app, login, password):
         self.client = app.test_client()
-        data = {"username": login, "password": password, "csrf_token": csrf_token(self.client, "/login/")}
+        data = {"username": login, "password": password, "csrf_token": token_of(self.client, "/login/")}
         response = self.client.post("/login/", data=data)
         assert response.status_code == 302 and "/login" not in response.headers["Location"], login
-        self.token = csrf_token(self.client, "/m/dialpad")  # every employee may open the dial pad
+        self.token = token_of(self.client, "/m/dialpad")  # every employee may open the dial pad
 
     def get(self, url, **kwargs):
         return self.client.get(url, **kwargs)

@@ -15,9 +15,9 @@ from models.call import CallRecord
 from models.crm import Contact
 from tests import callfixtures as cf
 from tests import factories as f
-from tests.conftest import bearer
+from tests.conftest import bearer, token_of
 from tests.rolefixtures import restore_roles  # noqa: F401  (fixture)
-from tests.views.test_sessions import form_login, token_of
+from tests.views.test_sessions import form_login
 
 pytestmark = pytest.mark.usefixtures("restore_roles")
 

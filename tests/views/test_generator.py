@@ -2,7 +2,7 @@
 import pytest
 
 from models.crm import Customer
-from views.generator import ActionSpec, ModuleSpec, validate_spec
+from views.module_spec import ActionSpec, ModuleSpec, validate_spec
 from views.modules import SPECS
 
 

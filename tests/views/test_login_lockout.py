@@ -12,8 +12,8 @@ from app.extensions import db
 from models.audit import AuditLog
 from models.auth import LoginThrottle
 from tests import factories as f
-from tests.conftest import ADMIN_PASSWORD, api_login, bearer
-from tests.views.test_sessions import admin_client, form_login, logged_in, token_of
+from tests.conftest import ADMIN_PASSWORD, api_login, bearer, token_of
+from tests.views.test_sessions import admin_client, form_login, logged_in
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ from app.errors import CrmError
 from app.extensions import db
 from models.org import Employee
 from tests import factories as f
-from tests.conftest import ADMIN_PASSWORD, api_login, bearer
-from tests.views.test_sessions import admin_client, form_login, logged_in, token_of
+from tests.conftest import ADMIN_PASSWORD, api_login, bearer, token_of
+from tests.views.test_sessions import admin_client, form_login, logged_in
 
 SHORT, REPEATED = "abc1234", "88888888"
 TOO_SHORT, SAME_CHAR, OWN = "密码至少需要 8 位", "密码不能全部是同一个字符", "密码不能与登录账号或手机号相同"

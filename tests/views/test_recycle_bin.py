@@ -22,9 +22,8 @@ from models.audit import AuditLog
 from models.crm import Contact, Customer, FollowUp
 from models.sales import Contract, Invoice, Opportunity, Product
 from tests import factories as f
-from tests.conftest import bearer, web_login
+from tests.conftest import bearer, token_of, web_login
 from tests.rolefixtures import restore_roles  # noqa: F401  (fixture)
-from tests.views.test_sessions import token_of
 
 pytestmark = pytest.mark.usefixtures("restore_roles")
 

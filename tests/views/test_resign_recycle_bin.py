@@ -16,10 +16,10 @@ from models.audit import AuditLog
 from models.crm import Contact, Customer, FollowUp, OwnerHistory
 from models.org import Employee
 from models.sales import Contract, Invoice, Opportunity
-from tests.conftest import bearer
+from tests.conftest import bearer, token_of
 from tests.rolefixtures import restore_roles  # noqa: F401  (fixture)
 from tests.views.test_recycle_bin import _family, people  # noqa: F401  (people: a fixture)
-from tests.views.test_sessions import admin_client, token_of
+from tests.views.test_sessions import admin_client
 
 pytestmark = pytest.mark.usefixtures("restore_roles")
 

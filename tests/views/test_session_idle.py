@@ -13,8 +13,8 @@ from app.extensions import db
 from models.auth import LoginSession
 from models.mixins import utcnow
 from tests import factories as f
-from tests.conftest import api_login
-from tests.views.test_sessions import employee, form_login, logged_in, token_of  # noqa: F401 (fixtures)
+from tests.conftest import api_login, token_of
+from tests.views.test_sessions import employee, form_login, logged_in  # noqa: F401 (fixtures)
 
 
 def _session_cookie(response) -> SimpleCookie:

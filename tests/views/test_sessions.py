@@ -3,15 +3,13 @@ administrator's 重置密码 / 重置登录账号 / 禁用→激活, logout endi
 (screen and API) ending the employee's other sessions and tokens while this one continues."""
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
 from models.auth import LoginSession
 from tests import factories as f
-from tests.conftest import ADMIN_PASSWORD, api_login
+from tests.conftest import ADMIN_PASSWORD, api_login, token_of
 
 PROFILE = "/profile/userinfo/"
 
@@ -23,16 +21,6 @@ def employee(app):
         data = dict(id=person.id, login=person.username)
         db.session.remove()
     return data
-
-
-def token_of(client, url) -> str:
-    page = client.get(url)
-    assert page.status_code == 200, (url, page.status_code)
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
-    if not client.application.config["WTF_CSRF_ENABLED"]:
-        return match.group(1) if match else ""
-    assert match, f"no csrf_token on {url}"
-    return match.group(1)
 
 
 def form_login(client, username, password):
