@@ -294,6 +294,44 @@ def record_label(record, access: str) -> str:
     return str(record)
 
 
+class FieldView:
+    """One employee's view of one module's records, for the hand-written screens (the phone site, the PC
+    dialing page): the same rule as the generated ones, asked once per request.
+
+        view = FieldView(g.user, "customer")
+        view.label(customer)             # its name, or #12 when the name is hidden (masked: masked)
+        view.value(customer, "mobile")   # "" when hidden, 138****8000 when masked, else the value
+        view.searchable("contact_name")  # may a search match on it (editable or read-only)?
+    """
+
+    def __init__(self, user, module: str):
+        self.module = module
+        self.accesses = field_access(user, module)
+        model = MODULE_MODELS.get(module)
+        self.label_field = getattr(model, "label_column", "name")
+
+    def access(self, field: str) -> str:
+        return access_for(self.module, field, self.accesses)
+
+    def shows(self, field: str) -> bool:
+        return self.access(field) != HIDDEN
+
+    def searchable(self, field: str) -> bool:
+        return self.access(field) in SEARCHABLE
+
+    def value(self, record, field: str, hidden: Any = "") -> Any:
+        """The field of `record` as the employee may see it: `hidden` in place of a hidden one, masked."""
+        access = self.access(field)
+        if access == HIDDEN or record is None:
+            return hidden
+        value = getattr(record, field, None)
+        return mask_value(value) if access == MASKED else value
+
+    def label(self, record) -> str:
+        """The record named as on the generated screens (record_label): #12 for a hidden name."""
+        return record_label(record, self.access(self.label_field))
+
+
 # ---------------------------------------------------------------- a call's customer number
 
 # a call record's customer number is a customer's or a contact's 手机: the stricter of both settings governs it
