@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app import scopes, sqlite_stats
+from app import fieldperms, scopes, sqlite_stats
 from app.extensions import db
 from app.importing import files, mapping, workbooks
 from app.importing.writing import RecordWriter
@@ -51,7 +51,12 @@ class Importer(RecordWriter):
         self.importer = spec.importer
         self.key = spec.importer.key
         self.chunk_size = int(current_app.config.get("IMPORT_CHUNK_ROWS", 5000))
-        self.columns = template_columns(spec)
+        self.columns = template_columns(spec, user)
+        # overwriting changes an existing record: only the fields the importer may edit (a read-only or masked
+        # one is theirs to fill in on a new record only, as in the add form)
+        access = fieldperms.field_access(user, spec.module)
+        editable = set(fieldperms.writable_columns(spec.module, [c.name for c in self.columns], access))
+        self.locked = {c.name for c in self.columns if c.name not in editable}
         self.key_column = next(c for c in self.columns if c.name == self.key)
         self.owner = db.session.get(Employee, job.owner_id) if job.owner_id else None
         pairs = current_app.appbuilder.sm.permission_pairs(user)
