@@ -279,13 +279,15 @@ class Importer(RecordWriter):
         return _l("No right to overwrite: this record is not in your data scope")
 
     def _resolve_parents(self, rows: list[Row], failed: list) -> list[Row]:
-        """The customer named by each row (its mobile or its company name), within the importer's reach."""
+        """The customer named by each row (its mobile or its company name), within the importer's reach, matched
+        only on the fields the importer may search (a hidden or masked one matches nothing, as in a picker)."""
         from app.phone import normalise_optional_mobile
         from app.errors import CrmError
 
         names = {r.parent for r in rows if r.parent}
+        view = fieldperms.FieldView(self.user, "customer")
         mobiles = {}
-        for name in names:
+        for name in names if view.searchable("mobile") else ():
             try:
                 mobile = normalise_optional_mobile(name)
             except CrmError:
@@ -300,7 +302,7 @@ class Importer(RecordWriter):
             for row in db.session.execute(select(*columns).where(Customer.mobile.in_(mobile_list[start:start + 900]),
                                                                    reach)):
                 found_mobile[row.mobile] = row
-        name_list = [n for n in names if n not in mobiles]
+        name_list = [n for n in names if n not in mobiles] if view.searchable("company_name") else []
         for start in range(0, len(name_list), 900):
             for row in db.session.execute(select(*columns).where(
                     Customer.company_name.in_(name_list[start:start + 900]), reach)):

@@ -120,3 +120,20 @@ def test_the_error_workbook_has_only_the_columns_the_importer_may_see(app, clien
     assert job["failed"] == 1, job
     header = [str(cell) for cell in read_errors(client, job["id"], headers)[0]]
     assert "公司名称" in header and "联系人" not in header and "内部备注" not in header
+
+
+@pytest.mark.parametrize("rules, found", [({"company_name": "hidden", "mobile": "hidden"}, 0),
+                                          ({"company_name": "hidden", "mobile": "masked"}, 0),
+                                          ({"mobile": "hidden"}, 1), ({}, 2)])
+def test_a_contact_import_finds_its_customer_only_by_the_fields_the_importer_may_search(app, client, rules, found):
+    """A contact's *客户 names the customer by mobile or company name: a lookup like a picker's, so a hidden or
+    masked field finds nothing (else the import would tell which name or number a customer has)."""
+    ids = person_with_fields(app, {"customer": rules}, f"联系人导入{found}{len(rules)}", rights={"contact": ["import"]})
+    headers = bearer(client, ids["login"], f.PASSWORD)
+    header = _header(client.get("/api/v1/contact/import/template", headers=headers))
+    rows = [[SECRET_MOBILE, "王五", "13100000011"], ["保密甲公司", "赵六", "13100000012"]]
+    job = run(client, xlsx(rows, header=header), headers, module="contact", name="联系人.xlsx")
+    assert (job["imported"], job["failed"]) == (found, 2 - found), job
+    if found < 2:
+        reasons = " ".join(str(row[0]) for row in read_errors(client, job["id"], headers)[1:])
+        assert "不存在" in reasons
