@@ -161,3 +161,23 @@ def test_full_access_still_sees_everything(app, browser, field):
             assert secret in page, (url, secret)
     for probe in ("保密", SECRET_CONTACT, SECRET_MOBILE[:7]):
         assert _found(browser, probe) == {ids["secret"]}, probe
+
+
+@pytest.mark.parametrize("rules", [{"owner": "hidden", "release_reason": "hidden"}, {}])
+def test_the_owner_history_and_the_activity_log_follow_the_owner_and_reason_rules(app, browser, field, rules):
+    """A customer returned to the pool with a reason: its detail's 负责人变更记录 is the owners (gone when 负责人
+    is hidden) and the reason is its 退回原因 (gone from the history and the 操作记录 tab when that is hidden)."""
+    from app import customers
+    from app.extensions import db
+    from models.org import Employee
+
+    ids = _person(app, {"customer": rules}, f"负责人{len(rules)}", field)
+    with app.app_context():
+        customers.release([ids["secret"]], "机密的退回原因", db.session.get(Employee, ids["id"]))
+        db.session.commit()
+        db.session.remove()
+    form_login(browser, ids["login"], f.PASSWORD)
+    page = _shown(browser, f"/pool/show/{ids['secret']}")
+    assert ("机密的退回原因" in page) is (not rules)
+    assert ('id="crm-owner-history"' in page) is (not rules)
+    assert 'id="crm-audit-tab"' in page
