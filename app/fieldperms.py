@@ -321,10 +321,15 @@ class FieldView:
 
     def value(self, record, field: str, hidden: Any = "") -> Any:
         """The field of `record` as the employee may see it: `hidden` in place of a hidden one, masked."""
-        access = self.access(field)
-        if access == HIDDEN or record is None:
+        if record is None:
             return hidden
-        value = getattr(record, field, None)
+        return self.show(field, getattr(record, field, None), hidden)
+
+    def show(self, field: str, value: Any, hidden: Any = "") -> Any:
+        """A value of the field as the employee may see it (a message naming a value: hidden="***")."""
+        access = self.access(field)
+        if access == HIDDEN:
+            return hidden
         return mask_value(value) if access == MASKED else value
 
     def label(self, record) -> str:

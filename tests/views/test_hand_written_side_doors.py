@@ -181,3 +181,23 @@ def test_the_owner_history_and_the_activity_log_follow_the_owner_and_reason_rule
     assert ("机密的退回原因" in page) is (not rules)
     assert ('id="crm-owner-history"' in page) is (not rules)
     assert 'id="crm-audit-tab"' in page
+
+
+def test_the_recycle_bins_refusals_do_not_name_a_hidden_value(app, field):
+    """Restoring names what stands in the way: the record a child was deleted with, a number taken meanwhile —
+    as the restorer may see them (#12, ***)."""
+    rules = {"customer": {"company_name": "hidden", "mobile": "hidden"}}
+    ids = _person(app, rules, "回收隐", field, rights={"customer": ["delete"], "contact": ["delete"]})
+    api = app.test_client()
+    token = bearer(api, ids["login"], f.PASSWORD)
+    assert api.delete(f"/api/v1/customer/{ids['secret']}", headers=token).status_code == 200
+    child = api.post(f"/api/v1/contact/{ids['contact']}/restore", headers=token)
+    assert child.status_code == 409 and f"#{ids['secret']}" in child.get_json()["message"]
+    assert not leaks(child.get_data(as_text=True), SECRET_NAME)
+    admin = app.test_client()
+    taken = admin.post("/api/v1/customer/", json={"company_name": "后来者", "mobile": SECRET_MOBILE},
+                       headers=bearer(admin))
+    assert taken.status_code == 201, taken.get_json()
+    refused = api.post(f"/api/v1/customer/{ids['secret']}/restore", headers=token)
+    assert refused.status_code == 409 and "***" in refused.get_json()["message"]
+    assert SECRET_MOBILE not in refused.get_data(as_text=True)
