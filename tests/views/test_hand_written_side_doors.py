@@ -201,3 +201,22 @@ def test_the_recycle_bins_refusals_do_not_name_a_hidden_value(app, field):
     refused = api.post(f"/api/v1/customer/{ids['secret']}/restore", headers=token)
     assert refused.status_code == 409 and "***" in refused.get_json()["message"]
     assert SECRET_MOBILE not in refused.get_data(as_text=True)
+
+
+def test_a_pool_customer_on_the_phone_site_follows_the_pools_rules(app, browser, field):
+    """公海's own field settings (stricter than 客户's here) hold for a pool customer opened on the phone site."""
+    from app import customers
+    from app.extensions import db
+    from models.org import Employee
+
+    ids = _person(app, {"pool": {"company_name": "hidden", "mobile": "hidden"}}, "公海规则", field)
+    with app.app_context():
+        customers.release([ids["secret"]], "退回", db.session.get(Employee, ids["id"]))
+        db.session.commit()
+        db.session.remove()
+    form_login(browser, ids["login"], f.PASSWORD)
+    page = _shown(browser, f"/m/customer/{ids['secret']}")
+    assert f"#{ids['secret']}" in page and not leaks(page, SECRET_NAME) and SECRET_MOBILE not in page
+    assert SECRET_CONTACT in page
+    owned = _shown(browser, f"/m/customer/{ids['plain']}")  # still owned: 客户's rules, nothing hidden
+    assert "普通乙公司" in owned and "13987654321" in owned
