@@ -220,3 +220,21 @@ def test_a_pool_customer_on_the_phone_site_follows_the_pools_rules(app, browser,
     assert SECRET_CONTACT in page
     owned = _shown(browser, f"/m/customer/{ids['plain']}")  # still owned: 客户's rules, nothing hidden
     assert "普通乙公司" in owned and "13987654321" in owned
+
+
+def test_a_customer_deleted_from_the_pool_is_named_in_the_bin_as_the_pool_names_it(app, browser, field):
+    from app import customers
+    from app.extensions import db
+    from models.org import Employee
+
+    ids = _person(app, {"pool": {"company_name": "hidden"}}, "公海回收", field,
+                  rights={"pool": ["delete"], "customer": ["delete"]})
+    with app.app_context():
+        customers.release([ids["secret"]], "退回", db.session.get(Employee, ids["id"]))
+        db.session.commit()
+        db.session.remove()
+    api = app.test_client()
+    assert api.delete(f"/api/v1/pool/{ids['secret']}", headers=bearer(api, ids["login"], f.PASSWORD)).status_code == 200
+    form_login(browser, ids["login"], f.PASSWORD)
+    page = _shown(browser, "/recycle_bin/list/")
+    assert f"#{ids['secret']}" in page and not leaks(page, SECRET_NAME)
