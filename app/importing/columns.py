@@ -1,7 +1,8 @@
 """What a module's import template holds: the declared built-in columns, then every visible custom field —
 for an importer, only the fields their role may see: an importer who cannot see a field cannot import it
 (the template leaves it out, a file's column of it is an unexpected column to map away), and a module whose
-natural key (a customer's 手机) is hidden from them cannot be imported at all."""
+natural key (a customer's 手机) or a required built-in column (a contact's 客户) is hidden from them cannot be
+imported at all."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -67,7 +68,8 @@ def _choices(kind: str) -> dict:
 
 def template_columns(spec, user=None) -> list[TemplateColumn]:
     """The template's columns; with `user`, those their field permissions let them fill in on a new record
-    (all but the hidden ones: app.fieldperms.writable_columns); refuses (403) a module whose key is hidden."""
+    (all but the hidden ones: app.fieldperms.writable_columns); refuses (403) a module whose key or a required
+    built-in column is hidden."""
     columns = _all_columns(spec)
     if user is None:
         return columns
@@ -78,10 +80,13 @@ def template_columns(spec, user=None) -> list[TemplateColumn]:
 
     access = fieldperms.field_access(user, spec.module)
     allowed = set(fieldperms.writable_columns(spec.module, [c.name for c in columns], access, creating=True))
-    if spec.importer.key not in allowed:
-        key = next(c for c in columns if c.name == spec.importer.key)
+    # the key and the required built-in columns (a contact's 客户) cannot be left out: a role that cannot see
+    # one cannot import the module
+    needed = [c for c in columns if c.name == spec.importer.key or (c.required and c.kind != "custom")]
+    missing = next((c for c in needed if c.name not in allowed), None)
+    if missing is not None:
         raise CrmError(_l("Your role cannot see the field %(field)s, so you cannot import %(records)s.",
-                          field=key.bare, records=spec.label), status=403)
+                          field=missing.bare, records=spec.label), status=403)
     return [c for c in columns if c.name in allowed]
 
 

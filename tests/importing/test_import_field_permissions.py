@@ -137,3 +137,14 @@ def test_a_contact_import_finds_its_customer_only_by_the_fields_the_importer_may
     if found < 2:
         reasons = " ".join(str(row[0]) for row in read_errors(client, job["id"], headers)[1:])
         assert "不存在" in reasons
+
+
+def test_a_hidden_required_column_refuses_the_import(app, client):
+    """A contact cannot be made without its 客户: a role that cannot see a contact's 客户 cannot import contacts."""
+    ids = person_with_fields(app, {"contact": {"customer": "hidden"}}, "联系人无客户", rights={"contact": ["import"]})
+    headers = bearer(client, ids["login"], f.PASSWORD)
+    template = client.get("/api/v1/contact/import/template", headers=headers)
+    assert template.status_code == 403 and "您的角色看不到字段客户，不能导入联系人" in template.get_json()["message"]
+    started = upload(client, xlsx([["王五", "13100000011"]], header=["*姓名", "*手机号"]), headers=headers,
+                     module="contact")
+    assert started.status_code == 403
