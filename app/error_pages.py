@@ -39,6 +39,11 @@ def _answer(status: int, message=None, headers=None):
                 {**(headers or {}), "Content-Type": "text/plain; charset=utf-8"})
 
 
+def answer(status: int, message=None):
+    """An error page (a JSON body under /api/) with this status and message: a view's own refusal."""
+    return _answer(status, message)
+
+
 def handle_login_throttled(error):
     """A login from an address that failed too often: 429, the wait in Retry-After and in the message."""
     from app.extensions import db

@@ -25,6 +25,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.orm import Session, with_loader_criteria
 
+from app import fieldperms
 from app.errors import NotFound
 from app.extensions import db
 from models.crm import Contact, Customer, FollowUp
@@ -201,7 +202,25 @@ def _label(model, field) -> str:
     return str(getattr(model, "field_labels", {}).get(field, field))
 
 
-def _conflicts(records: dict[type, list[int]]) -> None:
+def _view(model, user):
+    """What the restorer may see of `model`'s records (no user: everything, as before field permissions)."""
+    module = fieldperms.module_of_model(model)
+    return fieldperms.FieldView(user, module) if user is not None and module is not None else None
+
+
+def _shown(model, field, value, user):
+    """A value a refusal names, as the restorer may see it (hidden: ***, a mobile masked)."""
+    view = _view(model, user)
+    return view.show(field, value, "***") if view is not None else value
+
+
+def _name(record, user) -> str:
+    """A record a refusal names, as the restorer may see it (a hidden name: #12)."""
+    view = _view(type(record), user)
+    return view.label(record) if view is not None else str(record)
+
+
+def _conflicts(records: dict[type, list[int]], user=None) -> None:
     """Refuse (409) when a unique value of the batch was taken by a record created since."""
     for model, ids in records.items():
         field = UNIQUE.get(model)
@@ -218,10 +237,11 @@ def _conflicts(records: dict[type, list[int]]) -> None:
                 column.in_(values), table.c.deleted_at.is_(None)).limit(1)).first()
             if taken is not None:
                 raise Conflict(_l("Cannot restore: %(field)s %(value)s is now used by another record (#%(id)s).",
-                                  field=_label(model, field), value=taken[1], id=taken[0]), field=field)
+                                  field=_label(model, field), value=_shown(model, field, taken[1], user),
+                                  id=taken[0]), field=field)
 
 
-def _parents_binned(obj, records: dict[type, list[int]]) -> None:
+def _parents_binned(obj, records: dict[type, list[int]], user=None) -> None:
     for column, parent_model in PARENTS.get(type(obj), ()):
         parent_id = getattr(obj, column)
         if parent_id is None or parent_id in records.get(parent_model, ()):
@@ -229,10 +249,10 @@ def _parents_binned(obj, records: dict[type, list[int]]) -> None:
         parent = binned(parent_model, parent_id)
         if parent is not None:
             raise Conflict(_l("Cannot restore: its %(parent)s %(name)s is in the recycle bin; restore that first.",
-                              parent=_label(type(obj), column[:-3]), name=str(parent)))
+                              parent=_label(type(obj), column[:-3]), name=_name(parent, user)))
 
 
-def _take_custom_unique(records: dict[type, list[int]]) -> None:
+def _take_custom_unique(records: dict[type, list[int]], user=None) -> None:
     """The restored records' values of unique custom fields hold their value again (the partial unique index
     refuses a value another record took meanwhile)."""
     from sqlalchemy import BigInteger, String, cast
@@ -255,7 +275,9 @@ def _take_custom_unique(records: dict[type, list[int]]) -> None:
                                                             table.c.unique_value.isnot(None)))).limit(1)).first()
             if taken is not None:
                 raise Conflict(_l("Cannot restore: %(field)s %(value)s is now used by another record.",
-                                  field=definition.label, value=taken[0]), field=f"cf_{definition.key}")
+                                  field=definition.label,
+                                  value=_shown(model, f"cf_{definition.key}", taken[0], user)),
+                               field=f"cf_{definition.key}")
             db.session.execute(update(table).where(table.c.field_id == definition.id, table.c.record_id.in_(ids),
                                                    column.isnot(None)).values(unique_value=text))
 
@@ -291,17 +313,17 @@ def restore(model, pk, reach=None, user=None) -> tuple[dict[type, list[int]], di
         if not is_root(obj):
             root_module, root_id = batch_root(obj.deleted_batch)
             root = binned(MODELS[root_module], root_id)
-            name = str(root) if root is not None else "#" + str(root_id)
+            name = _name(root, user) if root is not None else "#" + str(root_id)
             raise Conflict(_l("This record was deleted together with %(record)s; restore that one.", record=name))
         batch = obj.deleted_batch
         records = batch_records(batch)
-        _parents_binned(obj, records)
-        _conflicts(records)
+        _parents_binned(obj, records, user)
+        _conflicts(records, user)
         for child in records:
             table = child.__table__
             db.session.execute(update(table).where(table.c.deleted_batch == batch).values(
                 deleted_at=None, deleted_by_id=None, deleted_batch=None))
-        _take_custom_unique(records)
+        _take_custom_unique(records, user)
         from app.customers import adopt_restored
 
         moved = adopt_restored(records, user)
@@ -316,7 +338,7 @@ def restore(model, pk, reach=None, user=None) -> tuple[dict[type, list[int]], di
         # which value (the other transaction has committed by now)
         db.session.rollback()
         try:
-            _conflicts(batch_records(batch))
+            _conflicts(batch_records(batch), user)
         finally:
             db.session.rollback()
         raise Conflict(_l("Cannot restore: one of its unique values was taken by another record just now."))

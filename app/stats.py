@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import bindparam, case, false, func, literal, not_, or_, select, union_all
 from sqlalchemy.orm import aliased
 
-from app import scopes
+from app import fieldperms, scopes
 from app.errors import CrmError, NotFound
 from app.extensions import db
 from app.roles import user_analysis
@@ -103,10 +103,31 @@ def visible_pages(user) -> list[Page]:
     return [page for page in PAGES.values() if may_open(page, rights)]
 
 
-def metric_keys(page: Page, rights: set[str]) -> list[str]:
+# the record field a figure adds up or counts by, and the field a chart groups by: a role that cannot see the
+# field (field permissions: hidden) gets neither the figure nor the chart — a hidden field is shown nowhere,
+# not as a sum either
+METRIC_FIELDS = {"opportunity_amount": ("opportunity", "amount"), "contract_amount": ("contract", "amount"),
+                 "invoice_amount": ("invoice", "amount"),
+                 **{f"way_{way}": ("followup", "way") for way in ("call", "visit", "wechat", "other")}}
+BREAKDOWN_FIELDS = {"status": ("customer", "status"), "source": ("customer", "source"),
+                    "stages": ("opportunity", "stage")}
+
+
+def _sees(user, module_field: tuple[str, str], cache: dict) -> bool:
+    module, name = module_field
+    if module not in cache:
+        cache[module] = fieldperms.field_access(user, module)
+    return fieldperms.access_for(module, name, cache[module]) != fieldperms.HIDDEN
+
+
+def metric_keys(page: Page, rights: set[str], user=None) -> list[str]:
+    """The page's figures for these 数据分析 rights; with `user`, without those adding up a field hidden from them."""
     keys = list(METRICS[page.subject])
     if page.subject == "ranking":
         keys = [key for key in keys if RANKING_RIGHTS[key] in rights]
+    if user is not None:
+        cache: dict = {}
+        keys = [key for key in keys if key not in METRIC_FIELDS or _sees(user, METRIC_FIELDS[key], cache)]
     return keys
 
 
@@ -353,13 +374,19 @@ def _total(rows: list[dict], keys) -> dict:
     return _derive(total)
 
 
-def _breakdowns(subject, window, owners) -> dict:
+def _breakdowns(subject, window, owners, user=None) -> dict:
     """The charts beside the table: new customers by status and source, follow-ups by way, calls by
-    disposition, opportunities by stage (the funnel)."""
+    disposition, opportunities by stage (the funnel); with `user`, none by a field hidden from them (nor the
+    funnel's amounts when the opportunities' amount is)."""
     start, end = window.start_utc, window.end_utc
     out = {}
+    cache: dict = {}
 
     def by_choice(name, column, model, where, amount=None):
+        if user is not None and not _sees(user, BREAKDOWN_FIELDS[name], cache):
+            return
+        if user is not None and amount is not None and not _sees(user, METRIC_FIELDS["opportunity_amount"], cache):
+            amount = None
         choice = aliased(Choice)
         measures = [func.count().label("count")] + ([func.coalesce(func.sum(amount), 0).label("amount")]
                                                     if amount is not None else [])
@@ -387,7 +414,7 @@ def statistics(page: Page, user, window: Window, department=None, employee=None,
     "breakdowns": {...}, "columns": [metric keys]} for what the user may see."""
     rights = rights_of(user) if rights is None else rights
     owners = audience(user, department, employee)
-    keys = metric_keys(page, rights)
+    keys = metric_keys(page, rights, user)
     figures, base = _combined(page.subject, window, owners, keys, day=False)
     extra = {}
     if page.by == "department":
@@ -406,4 +433,4 @@ def statistics(page: Page, user, window: Window, department=None, employee=None,
     series, counted_with_series = _series(page.subject, window, owners, keys)
     return {"page": page.key, "from": window.start.isoformat(), "to": window.end.isoformat(), **extra,
             "columns": keys, "series": series, "table": rows, "total": _total(rows, keys),
-            "breakdowns": {**_breakdowns(page.subject, window, owners), **counted_with_series}}
+            "breakdowns": {**_breakdowns(page.subject, window, owners, user), **counted_with_series}}

@@ -1,6 +1,12 @@
 """Roles live in the tables the suite keeps between tests (what `crm init` makes), so a test that adds
-roles or edits a built-in role's matrix puts everything back afterwards with `restore_roles`."""
+roles or edits a built-in role's matrix puts everything back afterwards with `restore_roles`.
+
+`person_with_fields` makes an employee of a role with field permissions, owning a customer whose values are
+the secrets a side-door test looks for (`leaks`)."""
 from __future__ import annotations
+
+import json
+from typing import Optional
 
 import pytest
 from flask import current_app
@@ -46,3 +52,52 @@ def restore_roles(app):
     with app.app_context():
         reset_roles()
         db.session.remove()
+
+
+SECRET_NAME, SECRET_MOBILE = "保密甲公司", "13812345678"
+
+
+def leaks(text: str, secret: str) -> bool:
+    """The secret anywhere in the page: as text, or escaped inside the page's JSON (the filter forms)."""
+    return secret in text or json.dumps(secret)[1:-1] in text
+
+
+def person_with_fields(app, fields: dict, tag: str, calls: bool = False, rights: Optional[dict] = None) -> dict:
+    """An employee of a role (a copy of 销售主管) with these field rules (`{"customer": {"mobile": "hidden"}}`),
+    owning two customers — SECRET_NAME / SECRET_MOBILE / 张三, and 普通乙公司 / 李四 — and a contact of the first.
+    With `calls`: the role may also view calls, the employee has a device seat, and one call to the secret
+    customer and one follow-up of it are made before the rules apply (ids `call`, `followup`). `rights`: more
+    module rights for the role ({"customer": ["delete"]})."""
+    from app import telephony
+    from models.crm import Contact, FollowUp
+    from tests import callfixtures as cf
+    from tests import factories as f
+
+    with app.app_context():
+        base = current_app.appbuilder.sm.find_role("销售主管")
+        role = role_service.copy_role(base.id, f"受限{tag}")
+        wanted = {**(rights or {}), **({"line": ["view", "export"]} if calls else {})}
+        if wanted:
+            modules = role_service.read_matrix(base.id)["modules"]
+            for module, added in wanted.items():
+                modules[module] = sorted(set(modules.get(module, [])) | set(added))
+            role_service.write_matrix(role.id, {"modules": modules})
+        person = f.employee(f"受限员工{tag}", role=role.name)
+        secret = f.customer(person, SECRET_NAME, SECRET_MOBILE, contact_name="张三")
+        plain = f.customer(person, "普通乙公司", "13987654321", contact_name="李四")
+        contact = Contact(customer_id=secret.id, name="联系人甲", owner_id=person.id,
+                          department_id=person.department_id)
+        db.session.add(contact)
+        db.session.commit()
+        ids = dict(id=person.id, login=person.username, secret=secret.id, plain=plain.id, contact=contact.id)
+        if calls:
+            cf.seat(person)
+            ids["call"] = telephony.dial(person, customer_id=secret.id).record.id
+            followup = FollowUp(customer_id=secret.id, way="call", content="跟进了一次", owner_id=person.id,
+                                department_id=person.department_id)
+            db.session.add(followup)
+            db.session.commit()
+            ids["followup"] = followup.id
+        role_service.write_matrix(role.id, {"fields": fields})
+        db.session.remove()
+    return ids

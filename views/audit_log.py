@@ -138,6 +138,9 @@ def customer_entries(customer_id, module: str = "customer") -> list[dict]:
                                    .order_by(AuditLog.at.desc(), AuditLog.id.desc())))
     access = fieldperms.field_access(user, module)
     hidden = [field for field, level in access.items() if level == fieldperms.HIDDEN]
-    return audit_present.present(rows, hidden=hidden, skip_details=("name",))
+    # an entry's reason is the customer's 退回原因 (a return to the pool, a transfer)
+    skip = ("name", "reason") if fieldperms.access_for(module, "release_reason", access) == fieldperms.HIDDEN \
+        else ("name",)
+    return audit_present.present(rows, hidden=hidden, skip_details=skip)
 
 

@@ -21,7 +21,7 @@ from marshmallow import Schema, fields
 from wtforms import DateTimeField, IntegerField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from app import records, telephony
+from app import fieldperms, records, telephony
 from app.errors import CrmError
 from app.extensions import db
 from app.telephony import events as call_events
@@ -154,6 +154,7 @@ class DialView(BaseView):
         link = telephony.dial_link(g.user, record)
         return self.render_template("calls/dial.html", record=record, outcome=outcome, followup=followup,
                                     number=shown_number(record, g.user), tel=link,
+                                    fields=fieldperms.FieldView(g.user, "customer"),
                                     qr=qr_svg(link) if link else None,
                                     followed=db.session.query(FollowUp.id).filter(
                                         FollowUp.call_record_id == record.id).first() is not None)

@@ -31,8 +31,9 @@ def _spec(key):
     return spec
 
 
-def template_response(spec):
-    data = workbooks.template(spec, template_columns(spec))
+def template_response(spec, user):
+    """The template (only the columns the importer may fill in); a refusal (a hidden key) as CrmError."""
+    data = workbooks.template(spec, template_columns(spec, user))
     import io
 
     name = _("%(module)s import template", module=spec.label) + ".xlsx"
@@ -84,7 +85,10 @@ class ImportApiMixin:
             200: {description: "the template", content: {application/vnd.openxmlformats-officedocument.spreadsheetml.sheet: {}}}
             403: {$ref: '#/components/responses/403'}
         """
-        return template_response(self.spec)
+        try:
+            return template_response(self.spec, g.user)
+        except CrmError as error:
+            return self.response(error.status, message=str(error.message))
 
     @api_expose("/import", methods=["POST"])
     @protect()
@@ -230,8 +234,14 @@ class ImportView(BaseView):
 
     @expose("/<key>/template")
     def template(self, key):
-        self._user()
-        return template_response(self._importable(key))
+        user = self._user()
+        spec = self._importable(key)
+        try:
+            return template_response(spec, user)
+        except CrmError as error:
+            from app.error_pages import answer
+
+            return answer(error.status, error.message)
 
     @expose("/<key>/", methods=["POST"])
     def start(self, key):

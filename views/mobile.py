@@ -9,12 +9,12 @@ from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy import or_, select
+from sqlalchemy import false, or_, select
 
 from app import groups, scopes, telephony
 from app.errors import CrmError
 from app.extensions import db
-from app.fieldperms import HIDDEN, MASKED, access_for, field_access, mask_mobile
+from app.fieldperms import FieldView
 from app.phone import ascii_digits
 from models.call import DISPOSITIONS
 from models.crm import FOLLOWUP_WAYS, Customer, FollowUp, customer_group_member
@@ -37,11 +37,27 @@ def _may(permission, module) -> bool:
     return (permission, module) in current_app.appbuilder.sm.permission_pairs(g.user)
 
 
-def _phone_of(customer) -> str:
-    access = access_for("customer", "mobile", field_access(g.user, "customer"))
-    if access == HIDDEN:
-        return ""
-    return mask_mobile(customer.mobile) if access == MASKED else (customer.mobile or "")
+def _fields(module: str = "customer") -> FieldView:
+    """What the employee may see of a module's records (app/fieldperms.py), asked once per request: the
+    templates name a customer by `label()` (#12 when its 公司名称 is hidden) and show every other field
+    through `value()` (nothing when hidden, 138****8000 when masked), as the PC's generated screens do."""
+    views = g.setdefault("_crm_mobile_fields", {})
+    if module not in views:
+        views[module] = FieldView(g.user, module)
+    return views[module]
+
+
+def _search(text: str):
+    """The search box: a name or a phone number, matched only on the fields the employee may search
+    (a hidden or masked field matches nothing, as on the PC); None when no field may be searched."""
+    view, parts = _fields(), []
+    digits = "".join(ch for ch in ascii_digits(text) if ch.isdigit())
+    if digits and len(digits) >= 3 and view.searchable("mobile"):
+        parts.append(Customer.mobile.startswith(digits))
+    for name in ("company_name", "contact_name"):
+        if view.searchable(name):
+            parts.append(getattr(Customer, name).contains(text))
+    return or_(*parts) if parts else None
 
 
 def _customer(pk) -> Customer:
@@ -121,14 +137,10 @@ class MobileView(BaseView):
                                                 .where(customer_group_member.c.group_id == group.id)))
         text = request.args.get("q", "").strip()[:64]
         if text:
-            digits = "".join(ch for ch in ascii_digits(text) if ch.isdigit())
-            masked = access_for("customer", "mobile", field_access(g.user, "customer")) in (HIDDEN, MASKED)
-            if digits and len(digits) >= 3 and not masked:
-                query = query.where(or_(Customer.mobile.startswith(digits), Customer.company_name.contains(text)))
-            else:
-                query = query.where(or_(Customer.company_name.contains(text), Customer.contact_name.contains(text)))
+            predicate = _search(text)
+            query = query.where(predicate if predicate is not None else false())
         rows = list(db.session.scalars(query.order_by(Customer.id.desc()).limit(PAGE)))
-        return self._render("customers.html", rows=rows, group=group, q=text, phone_of=_phone_of)
+        return self._render("customers.html", rows=rows, group=group, q=text, fields=_fields())
 
     @expose("/customer/<int:pk>")
     @signed_in
@@ -139,8 +151,8 @@ class MobileView(BaseView):
         followups = list(db.session.scalars(
             select(FollowUp).where(FollowUp.customer_id == item.id, scopes.visible_to(FollowUp, g.user))
             .order_by(FollowUp.followed_at.desc()).limit(10))) if _may("can_view", "followup") else []
-        return self._render("customer.html", item=item, phone=_phone_of(item), calls=calls, followups=followups,
-                            shown=lambda r: shown_number(r, g.user), may_follow=_may("can_add", "followup"))
+        return self._render("customer.html", item=item, fields=_fields(), followup_fields=_fields("followup"),
+                            calls=calls, followups=followups, may_follow=_may("can_add", "followup"))
 
     @expose("/dial", methods=["POST"])
     @signed_in
@@ -158,7 +170,7 @@ class MobileView(BaseView):
     def calls(self):
         """最近通话."""
         rows = telephony.recent_calls(g.user, limit=PAGE) if _may("can_view", "line") else []
-        return self._render("calls.html", rows=rows, shown=lambda r: shown_number(r, g.user))
+        return self._render("calls.html", rows=rows, shown=lambda r: shown_number(r, g.user), fields=_fields())
 
     @expose("/call/<int:pk>", methods=["GET", "POST"])
     @signed_in
@@ -187,7 +199,7 @@ class MobileView(BaseView):
 
             followup.content.data = followup_text(record)
         followed = db.session.query(FollowUp.id).filter(FollowUp.call_record_id == record.id).first() is not None
-        return self._render("call.html", record=record, number=shown_number(record, g.user),
+        return self._render("call.html", record=record, number=shown_number(record, g.user), fields=_fields(),
                             tel=telephony.dial_link(g.user, record), outcome=outcome, followup=followup,
                             followed=followed, dispositions=DISPOSITIONS)
 
@@ -212,4 +224,4 @@ class MobileView(BaseView):
             else:
                 flash(_("The follow-up is saved."), "success")
                 return redirect(url_for(".customer", pk=item.id))
-        return self._render("followup.html", item=item, form=form, ways=FOLLOWUP_WAYS)
+        return self._render("followup.html", item=item, form=form, ways=FOLLOWUP_WAYS, fields=_fields())

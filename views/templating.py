@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import current_app, g
 from sqlalchemy import select
 
-from app import groups, scopes
+from app import fieldperms, groups, scopes
 from app.extensions import db
 from app.inputs import is_id
 from models.crm import Customer, CustomerGroup, OwnerHistory
@@ -21,8 +21,17 @@ def crm_group_name(group_id):
     return group.name if group is not None and group.owner_id == g.user.id else ""
 
 
-def crm_owner_history(customer_id):
-    """The owner history of a customer the user can see (owned in scope, or in the pool)."""
+def crm_sees(module, field) -> bool:
+    """May the user see this field of the module's records (field permissions: not hidden)?"""
+    return fieldperms.FieldView(g.user, module).shows(field)
+
+
+def crm_owner_history(customer_id, module="customer"):
+    """The owner history of a customer the user can see (owned in scope, or in the pool); nothing when the
+    负责人 is hidden from them (the history is the owners). The template leaves the reason out when the
+    customer's 退回原因 is hidden."""
+    if not crm_sees(module, "owner"):
+        return []
     try:
         customer_id = int(customer_id)  # the detail page's pk comes from the URL as text (PostgreSQL minds)
     except (TypeError, ValueError):
@@ -62,7 +71,7 @@ def register_template_helpers(appbuilder) -> None:
     from models.org import AccountState
 
     current_app.jinja_env.globals.update(crm_groups=crm_groups, crm_group_name=crm_group_name,
-                                         crm_owner_history=crm_owner_history, crm_pool_followups=crm_pool_followups,
+                                         crm_owner_history=crm_owner_history, crm_sees=crm_sees, crm_pool_followups=crm_pool_followups,
                                          crm_audit_entries=crm_audit_entries, crm_audit_all_url=crm_audit_all_url,
                                          account_states=lambda: list(AccountState),
                                          crm_employee_lock=crm_employee_lock)

@@ -1,4 +1,8 @@
-"""What a module's import template holds: the declared built-in columns, then every visible custom field."""
+"""What a module's import template holds: the declared built-in columns, then every visible custom field —
+for an importer, only the fields their role may see: an importer who cannot see a field cannot import it
+(the template leaves it out, a file's column of it is an unexpected column to map away), and a module whose
+natural key (a customer's 手机) or a required built-in column (a contact's 客户) is hidden from them cannot be
+imported at all."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -62,7 +66,31 @@ def _choices(kind: str) -> dict:
     return {name: pk for name, pk in rows}
 
 
-def template_columns(spec) -> list[TemplateColumn]:
+def template_columns(spec, user=None) -> list[TemplateColumn]:
+    """The template's columns; with `user`, those their field permissions let them fill in on a new record
+    (all but the hidden ones: app.fieldperms.writable_columns); refuses (403) a module whose key or a required
+    built-in column is hidden."""
+    columns = _all_columns(spec)
+    if user is None:
+        return columns
+    from flask_babel import lazy_gettext as _l
+
+    from app import fieldperms
+    from app.errors import CrmError
+
+    access = fieldperms.field_access(user, spec.module)
+    allowed = set(fieldperms.writable_columns(spec.module, [c.name for c in columns], access, creating=True))
+    # the key and the required built-in columns (a contact's 客户) cannot be left out: a role that cannot see
+    # one cannot import the module
+    needed = [c for c in columns if c.name == spec.importer.key or (c.required and c.kind != "custom")]
+    missing = next((c for c in needed if c.name not in allowed), None)
+    if missing is not None:
+        raise CrmError(_l("Your role cannot see the field %(field)s, so you cannot import %(records)s.",
+                          field=missing.bare, records=spec.label), status=403)
+    return [c for c in columns if c.name in allowed]
+
+
+def _all_columns(spec) -> list[TemplateColumn]:
     from custom_fields.definitions import definitions
 
     importer = spec.importer

@@ -37,7 +37,7 @@ def create(spec, user: Employee, storage, duplicate: str, owner, mapping_raw, dr
     path, name, fmt = files.save_upload(storage)
     try:
         header, rows = files.probe(path, fmt)
-        mapping.resolve(header, template_columns(spec), column_mapping)
+        mapping.resolve(header, template_columns(spec, user), column_mapping)
         job = ImportJob(module=spec.key, user_id=user.id, file_name=name, file_path=str(path), file_format=fmt,
                         duplicate=duplicate, owner_id=owner_id, dry_run=bool(dry_run), status="queued",
                         total=rows, done=0, imported=0, overwritten=0, skipped=0, failed=0,

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import String, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from app import scopes, sqlite_stats
+from app import fieldperms, scopes, sqlite_stats
 from app.extensions import db
 from app.importing import files, mapping, workbooks
 from app.importing.writing import RecordWriter
@@ -51,7 +51,12 @@ class Importer(RecordWriter):
         self.importer = spec.importer
         self.key = spec.importer.key
         self.chunk_size = int(current_app.config.get("IMPORT_CHUNK_ROWS", 5000))
-        self.columns = template_columns(spec)
+        self.columns = template_columns(spec, user)
+        # overwriting changes an existing record: only the fields the importer may edit (a read-only or masked
+        # one is theirs to fill in on a new record only, as in the add form)
+        access = fieldperms.field_access(user, spec.module)
+        editable = set(fieldperms.writable_columns(spec.module, [c.name for c in self.columns], access))
+        self.locked = {c.name for c in self.columns if c.name not in editable}
         self.key_column = next(c for c in self.columns if c.name == self.key)
         self.owner = db.session.get(Employee, job.owner_id) if job.owner_id else None
         pairs = current_app.appbuilder.sm.permission_pairs(user)
@@ -274,13 +279,15 @@ class Importer(RecordWriter):
         return _l("No right to overwrite: this record is not in your data scope")
 
     def _resolve_parents(self, rows: list[Row], failed: list) -> list[Row]:
-        """The customer named by each row (its mobile or its company name), within the importer's reach."""
+        """The customer named by each row (its mobile or its company name), within the importer's reach, matched
+        only on the fields the importer may search (a hidden or masked one matches nothing, as in a picker)."""
         from app.phone import normalise_optional_mobile
         from app.errors import CrmError
 
         names = {r.parent for r in rows if r.parent}
+        view = fieldperms.FieldView(self.user, "customer")
         mobiles = {}
-        for name in names:
+        for name in names if view.searchable("mobile") else ():
             try:
                 mobile = normalise_optional_mobile(name)
             except CrmError:
@@ -295,7 +302,7 @@ class Importer(RecordWriter):
             for row in db.session.execute(select(*columns).where(Customer.mobile.in_(mobile_list[start:start + 900]),
                                                                    reach)):
                 found_mobile[row.mobile] = row
-        name_list = [n for n in names if n not in mobiles]
+        name_list = [n for n in names if n not in mobiles] if view.searchable("company_name") else []
         for start in range(0, len(name_list), 900):
             for row in db.session.execute(select(*columns).where(
                     Customer.company_name.in_(name_list[start:start + 900]), reach)):

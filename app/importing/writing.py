@@ -8,6 +8,7 @@ from collections import defaultdict
 
 from sqlalchemy import bindparam, delete, func, select, update
 
+from app import fieldperms
 from app.extensions import db
 from custom_fields.models import VALUE_MODELS
 
@@ -210,13 +211,17 @@ class RecordWriter:
             cursor.close()
 
     def _overwrite(self, pairs, now: dt.datetime) -> int:
-        """Non-empty cells replace the record's values; empty cells keep them; the owner stays."""
+        """Non-empty cells replace the record's values; empty cells keep them; the owner stays. Fields the
+        importer may not edit (self.locked: read-only or masked for their role) keep theirs too."""
         if not pairs:
             return 0
         c = self.table.c
+        locked = getattr(self, "locked", set())
+        locked_attrs = {k for k in self.table.c.keys() if fieldperms.field_of(self.spec.module, k) in locked}
+        locked_custom = {col.definition.id for col in self.columns if col.kind == "custom" and col.name in locked}
         groups = defaultdict(list)
         for row, (pk, _owner) in pairs:
-            values = {k: v for k, v in row.values.items() if v is not None and k != self.key}
+            values = {k: v for k, v in row.values.items() if v is not None and k != self.key and k not in locked_attrs}
             if "updated_at" in c:
                 values["updated_at"] = now
             if "updated_by_id" in c:
@@ -233,12 +238,14 @@ class RecordWriter:
             by_field = defaultdict(list)
             for row, (pk, _owner) in pairs:
                 for field_id in row.custom:
-                    by_field[field_id].append(pk)
+                    if field_id not in locked_custom:
+                        by_field[field_id].append(pk)
             for field_id, ids in by_field.items():
                 for start in range(0, len(ids), 900):
                     db.session.execute(delete(model).where(model.field_id == field_id,
                                                            model.record_id.in_(ids[start:start + 900])))
-            self._write_values([(pk, row.custom) for row, (pk, _owner) in pairs if row.custom])
+            self._write_values([(pk, {k: v for k, v in row.custom.items() if k not in locked_custom})
+                                for row, (pk, _owner) in pairs if row.custom])
         return len(pairs)
 
 

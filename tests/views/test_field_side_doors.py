@@ -8,7 +8,6 @@ The rule chosen for a masked field: it is not searchable, filterable or sortable
 exact full value (138****5678 leaves four digits unknown: 10,000 exact searches would find them)."""
 import csv
 import io
-import json
 
 import prison
 import pytest
@@ -18,43 +17,20 @@ from app.extensions import db
 from models.crm import Contact
 from tests import factories as f
 from tests.conftest import bearer, web_login
+from tests.rolefixtures import SECRET_MOBILE, SECRET_NAME, leaks, person_with_fields
 from tests.rolefixtures import restore_roles  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.usefixtures("restore_roles")
 
-SECRET_NAME, SECRET_MOBILE = "保密甲公司", "13812345678"
-
-
-def leaks(text: str, secret: str) -> bool:
-    """The secret anywhere in the page: as text, or escaped inside the page's JSON (the filter forms)."""
-    return secret in text or json.dumps(secret)[1:-1] in text
-
-
-def _person_with(app, fields: dict, tag: str) -> dict:
-    """An employee of a role with these customer field rules, owning two customers and a contact."""
-    with app.app_context():
-        role = role_service.copy_role(app.appbuilder.sm.find_role("销售主管").id, f"受限{tag}")
-        role_service.write_matrix(role.id, {"fields": fields})
-        person = f.employee(f"受限员工{tag}", role=role.name)
-        secret = f.customer(person, SECRET_NAME, SECRET_MOBILE, contact_name="张三")
-        plain = f.customer(person, "普通乙公司", "13987654321", contact_name="李四")
-        contact = Contact(customer_id=secret.id, name="联系人甲", owner_id=person.id,
-                          department_id=person.department_id)
-        db.session.add(contact)
-        db.session.commit()
-        ids = dict(login=person.username, secret=secret.id, plain=plain.id, contact=contact.id)
-        db.session.remove()
-    return ids
-
 
 @pytest.fixture
 def hidden(app):
-    return _person_with(app, {"customer": {"mobile": "hidden", "company_name": "hidden"}}, "隐")
+    return person_with_fields(app, {"customer": {"mobile": "hidden", "company_name": "hidden"}}, "隐")
 
 
 @pytest.fixture
 def masked(app):
-    return _person_with(app, {"customer": {"mobile": "masked"}}, "掩")
+    return person_with_fields(app, {"customer": {"mobile": "masked"}}, "掩")
 
 
 def _kw(value, op="kw_customer", col="company_name", **extra):
@@ -193,7 +169,7 @@ def test_custom_fields_masked_or_hidden_cannot_be_searched_filtered_or_sorted(cl
     keys = {row["label"]: "cf_" + row["key"] for row in
             client.get("/api/v1/custom_field/", headers=admin_headers).get_json()["result"]}
     phone, grade = keys["备用手机"], keys["内部评级"]
-    ids = _person_with(app, {"customer": {phone: "masked", grade: "hidden"}}, "自定义")
+    ids = person_with_fields(app, {"customer": {phone: "masked", grade: "hidden"}}, "自定义")
     assert client.put(f"/api/v1/customer/{ids['secret']}", json={phone: "13600001234", grade: 9},
                       headers=admin_headers).status_code == 200
     assert client.put(f"/api/v1/customer/{ids['plain']}", json={phone: "13600009999", grade: 1},
@@ -229,7 +205,7 @@ def test_a_hidden_or_masked_custom_field_does_not_break_the_forms(client, app, a
                            headers=admin_headers).status_code == 201
     keys = {row["label"]: "cf_" + row["key"] for row in
             client.get("/api/v1/custom_field/", headers=admin_headers).get_json()["result"]}
-    ids = _person_with(app, {"customer": {keys["隐藏备注"]: "hidden", keys["掩码手机"]: "masked"}}, "表单")
+    ids = person_with_fields(app, {"customer": {keys["隐藏备注"]: "hidden", keys["掩码手机"]: "masked"}}, "表单")
     assert client.put(f"/api/v1/customer/{ids['secret']}", json={keys["隐藏备注"]: "机密内容",
                                                                 keys["掩码手机"]: "13600001234"},
                       headers=admin_headers).status_code == 200

@@ -149,3 +149,35 @@ def test_the_export_is_what_the_page_shows(client, dataset):
     assert by_name["合计"][dialed] == 6
     days = {row[0]: row[1] for row in list(book.worksheets[1].iter_rows(values_only=True))[1:]}
     assert days["2026-03-01"] == 2 and days["2026-03-31"] == 1 and len(days) == 31
+
+
+def test_a_hidden_field_is_neither_summed_nor_charted(app, client, dataset, restore_roles):
+    """A role that cannot see the contracts' amount, the customers' status or the opportunities' stage gets no
+    figure adding up that field and no chart grouped by it — on the page, its export and the API; the
+    administrator still does."""
+    from app import roles as role_service
+
+    with app.app_context():
+        role = app.appbuilder.sm.find_role("销售主管")
+        role_service.write_matrix(role.id, {"fields": {"contract": {"amount": "hidden"},
+                                                       "customer": {"status": "hidden"},
+                                                       "opportunity": {"stage": "hidden", "amount": "hidden"}}})
+        db.session.remove()
+    boss = bearer(app.test_client(), dataset.logins["boss"], f.PASSWORD)
+    sales = client.get(f"/api/v1/stats/employee_sales?{MARCH}", headers=boss).get_json()
+    assert {"contract_amount", "opportunity_amount"}.isdisjoint(sales["columns"]) and "contracts" in sales["columns"]
+    assert all("contract_amount" not in row for row in sales["table"] + sales["series"] + [sales["total"]])
+    assert "stages" not in sales["breakdowns"] and "invoice_amount" in sales["columns"]
+    customers = client.get(f"/api/v1/stats/employee_customers?{MARCH}", headers=boss).get_json()
+    assert "status" not in customers["breakdowns"] and "source" in customers["breakdowns"]
+    web_login(client, dataset.logins["boss"], f.PASSWORD)
+    page = client.get(f"/stats/employee_sales/?{MARCH}").get_data(as_text=True)
+    assert "签约金额" not in page and "商机金额" not in page
+    exported = client.get(f"/stats/employee_sales/export?{MARCH}")
+    book = openpyxl.load_workbook(io.BytesIO(exported.data), read_only=True)
+    cells = {str(cell) for sheet in book.worksheets for row in sheet.iter_rows(values_only=True) for cell in row}
+    assert "签约金额" not in cells and "商机金额" not in cells
+    assert client.get(f"/stats/ranking/?{MARCH}&by=contract_amount").status_code in (200, 400)
+    fresh = app.test_client()  # no session cookie: the token speaks
+    admin = fresh.get(f"/api/v1/stats/employee_sales?{MARCH}", headers=bearer(fresh)).get_json()
+    assert "contract_amount" in admin["columns"] and "stages" in admin["breakdowns"]
