@@ -21,6 +21,7 @@ def _tick_and_act(page, base_url, name, action, confirm=True):
         expect(page.locator("#modal-confirm-ok")).to_be_visible()
         with page.expect_navigation():
             page.click("#modal-confirm-ok")
+        assert not page.url.endswith("#"), "the OK link followed '#' (crm_base.html stops it): a second navigation"
     else:
         with page.expect_navigation():
             page.click(f".{action}_menu_item")

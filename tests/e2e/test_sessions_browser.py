@@ -21,6 +21,7 @@ def _act(page, base_url, name, action, confirm=True):
         expect(page.locator("#modal-confirm-ok")).to_be_visible()
         with page.expect_navigation():
             page.click("#modal-confirm-ok")
+        assert not page.url.endswith("#"), "the OK link followed '#' (crm_base.html stops it): a second navigation"
         page.wait_for_load_state("networkidle")  # the redirected list has loaded: the next goto cannot abort it
     else:  # the action opens its form page: wait for that navigation, or the next goto aborts it
         with page.expect_navigation():
