@@ -259,6 +259,36 @@ def check_writable(module: str, data: Mapping[str, Any], accesses: Mapping[str, 
             raise CrmError(_l("You may not change the field %(field)s.", field=label), field=field, status=403)
 
 
+def fillable(user, module: str, fields: Iterable[str], creating: bool = False,
+             required: Iterable[str] = ()) -> list[str]:
+    """The hand-written forms' rule (the phone site's and the dialing page's follow-up): the fields of `fields`
+    the employee may fill in, as the generated forms offer them (writable_columns). A required field they may
+    not fill in refuses the form (CrmError 403 naming it): such a form is not offered."""
+    accesses = field_access(user, module)
+    _check_required(module, required, accesses, creating)
+    return writable_columns(module, fields, accesses, creating=creating)
+
+
+def check_fill(user, module: str, data: Mapping[str, Any], creating: bool = False,
+               required: Iterable[str] = ()) -> None:
+    """The hand-written write paths' check before saving (the generated API's check_writable): a required field
+    the employee may not fill in, or any value of a field they may not fill in, refuses the whole write (403)."""
+    accesses = field_access(user, module)
+    _check_required(module, required, accesses, creating)
+    check_writable(module, data, accesses, creating=creating)
+
+
+def _check_required(module: str, required: Iterable[str], accesses: Mapping[str, str], creating: bool) -> None:
+    required = list(required)
+    allowed = set(writable_columns(module, required, accesses, creating=creating))
+    for column in required:
+        if column not in allowed:
+            field = field_of(module, column)
+            label = getattr(MODULE_MODELS.get(module), "field_labels", {}).get(field, field)
+            raise CrmError(_l("You may not do this: you may not fill in the required field %(field)s.", field=label),
+                           field=field, status=403)
+
+
 # ---------------------------------------------------------------- a record shown in another module
 
 def module_of_model(model) -> Optional[str]:

@@ -4,6 +4,7 @@ views/modules.py; the seats' own screens are views/seats.py."""
 from __future__ import annotations
 
 import functools
+from typing import Optional as Optional_
 
 import segno
 from flask import abort, current_app, flash, g, redirect, request, url_for
@@ -92,18 +93,59 @@ def dial_from_form(fallback: str):
     return redirect(url_for(".call", pk=result.record.id))
 
 
-def save_call_followup(user, record: CallRecord, data: dict) -> FollowUp:
-    """The follow-up a finished call offers, linked to the call (FollowUp.call_record_id)."""
+# what a follow-up cannot be saved without (its customer comes from the page, its content is typed)
+FOLLOWUP_REQUIRED = ("customer", "content")
+FOLLOWUP_INPUTS = ("way", "content", "next_followup_at")
+
+
+def followup_form(user, **kwargs) -> Optional_[CallFollowUpForm]:
+    """The follow-up form with only the fields the employee may fill in on a new follow-up (the generated add
+    form's rule, app.fieldperms.fillable: a hidden 方式 is left out, so a posted value is ignored); None when a
+    required field is not theirs to fill in (the form is not offered)."""
+    try:
+        allowed = set(fieldperms.fillable(user, "followup", FOLLOWUP_INPUTS, creating=True,
+                                          required=FOLLOWUP_REQUIRED))
+    except CrmError:
+        return None
+    form = CallFollowUpForm(**kwargs)
+    for name in FOLLOWUP_INPUTS:
+        if name not in allowed:
+            del form[name]
+    return form
+
+
+def refuse_followup(user):
+    """The Chinese 403 page for posting a follow-up the employee may not add (a required field not theirs)."""
+    from app.error_pages import answer
+
+    try:
+        fieldperms.fillable(user, "followup", (), creating=True, required=FOLLOWUP_REQUIRED)
+    except CrmError as error:
+        return answer(403, error.message)
+    return answer(403)
+
+
+def save_followup(user, customer, data: dict, record: Optional_[CallRecord] = None) -> FollowUp:
+    """Save a follow-up from a hand-written form (the phone site, a call): only the values given; a field the
+    employee may not fill in refuses the whole follow-up (403, app.fieldperms.check_fill), nothing is written."""
     from views.modules import _followup_saved
 
+    values = {"customer": customer, **{k: data[k] for k in FOLLOWUP_INPUTS if k in data}}
+    if not values.get("way", "call"):
+        del values["way"]  # none chosen: the default (电话)
+    fieldperms.check_fill(user, "followup", values, creating=True, required=FOLLOWUP_REQUIRED)
+    if record is not None:
+        values.update(followed_at=utcnow(), call_record_id=record.id)
+    return records.create_record(FollowUp, values, user, after=lambda obj: _followup_saved(obj, True, user))
+
+
+def save_call_followup(user, record: CallRecord, data: dict) -> FollowUp:
+    """The follow-up a finished call offers, linked to the call (FollowUp.call_record_id)."""
     if record.customer_id is None:
         raise CrmError(_l("This call has no customer to follow up."))
     if record.state != "ended":
         raise CrmError(_l("Record how the call went first."))
-    values = {"customer": record.customer, "way": data.get("way") or "call", "content": data.get("content"),
-              "followed_at": utcnow(), "next_followup_at": data.get("next_followup_at"),
-              "call_record_id": record.id}
-    return records.create_record(FollowUp, values, user, after=lambda obj: _followup_saved(obj, True, user))
+    return save_followup(user, record.customer, data, record)
 
 
 class DialView(BaseView):
@@ -130,8 +172,10 @@ class DialView(BaseView):
             record = telephony.own_call(g.user, pk)
         except CrmError:
             abort(404)
-        outcome, followup = OutcomeForm(prefix="outcome"), CallFollowUpForm(prefix="followup")
+        outcome, followup = OutcomeForm(prefix="outcome"), followup_form(g.user, prefix="followup")
         if request.method == "POST":
+            if "followup-content" in request.form and followup is None:
+                return refuse_followup(g.user)
             try:
                 if "hangup" in request.form:
                     telephony.hang_up(g.user, record.id)
@@ -149,7 +193,7 @@ class DialView(BaseView):
             except CrmError as error:
                 db.session.rollback()
                 attach_error(outcome if "outcome-disposition" in request.form else followup, error)
-        elif record.state == "ended":
+        elif record.state == "ended" and followup is not None:
             followup.content.data = followup_text(record)
         link = telephony.dial_link(g.user, record)
         return self.render_template("calls/dial.html", record=record, outcome=outcome, followup=followup,

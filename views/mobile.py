@@ -18,8 +18,8 @@ from app.fieldperms import FieldView
 from app.phone import ascii_digits
 from models.call import DISPOSITIONS
 from models.crm import FOLLOWUP_WAYS, Customer, FollowUp, customer_group_member
-from views.calls import CallFollowUpForm, OutcomeForm, dial_from_form, save_call_followup, shown_number
-from views.modules import _followup_saved
+from views.calls import (OutcomeForm, dial_from_form, followup_form, refuse_followup, save_call_followup,
+                         save_followup, shown_number)
 
 PAGE = 30
 
@@ -152,7 +152,8 @@ class MobileView(BaseView):
             select(FollowUp).where(FollowUp.customer_id == item.id, scopes.visible_to(FollowUp, g.user))
             .order_by(FollowUp.followed_at.desc()).limit(10))) if _may("can_view", "followup") else []
         return self._render("customer.html", item=item, fields=_fields(), followup_fields=_fields("followup"),
-                            calls=calls, followups=followups, may_follow=_may("can_add", "followup"))
+                            calls=calls, followups=followups,
+                            may_follow=_may("can_add", "followup") and followup_form(g.user) is not None)
 
     @expose("/dial", methods=["POST"])
     @signed_in
@@ -180,8 +181,10 @@ class MobileView(BaseView):
             record = telephony.own_call(g.user, pk)
         except CrmError:
             abort(404)
-        outcome, followup = OutcomeForm(prefix="outcome"), CallFollowUpForm(prefix="followup")
+        outcome, followup = OutcomeForm(prefix="outcome"), followup_form(g.user, prefix="followup")
         if request.method == "POST":
+            if "followup-content" in request.form and followup is None:
+                return refuse_followup(g.user)
             try:
                 if "outcome-disposition" in request.form and outcome.validate():
                     telephony.record_outcome(g.user, record.id, outcome.disposition.data,
@@ -194,7 +197,7 @@ class MobileView(BaseView):
             except CrmError as error:
                 db.session.rollback()
                 flash(str(error.message), "danger")
-        elif record.state == "ended":
+        elif record.state == "ended" and followup is not None:
             from views.calls import followup_text
 
             followup.content.data = followup_text(record)
@@ -210,14 +213,12 @@ class MobileView(BaseView):
         item = _customer(pk)
         if not _may("can_add", "followup"):
             abort(403)
-        form = CallFollowUpForm()
+        form = followup_form(g.user)
+        if form is None:  # a required field (内容) is not theirs to fill in
+            return refuse_followup(g.user)
         if request.method == "POST" and form.validate():
-            from app import records
-
             try:
-                records.create_record(FollowUp, {"customer": item, "way": form.way.data, "content": form.content.data,
-                                                 "next_followup_at": form.next_followup_at.data}, g.user,
-                                      after=lambda obj: _followup_saved(obj, True, g.user))
+                save_followup(g.user, item, form.data)
             except CrmError as error:
                 db.session.rollback()
                 flash(str(error.message), "danger")
