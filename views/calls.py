@@ -101,7 +101,10 @@ FOLLOWUP_INPUTS = ("way", "content", "next_followup_at")
 def followup_form(user, **kwargs) -> Optional_[CallFollowUpForm]:
     """The follow-up form with only the fields the employee may fill in on a new follow-up (the generated add
     form's rule, app.fieldperms.fillable: a hidden 方式 is left out, so a posted value is ignored); None when a
-    required field is not theirs to fill in (the form is not offered)."""
+    required field is not theirs to fill in, or their roles may not add follow-ups (跟进记录 → 新增), as on
+    the PC's 跟进记录 screen (the form is not offered)."""
+    if not may_add_followup(user):
+        return None
     try:
         allowed = set(fieldperms.fillable(user, "followup", FOLLOWUP_INPUTS, creating=True,
                                           required=FOLLOWUP_REQUIRED))
@@ -114,10 +117,17 @@ def followup_form(user, **kwargs) -> Optional_[CallFollowUpForm]:
     return form
 
 
+def may_add_followup(user) -> bool:
+    return ("can_add", "followup") in current_app.appbuilder.sm.permission_pairs(user)
+
+
 def refuse_followup(user):
-    """The Chinese 403 page for posting a follow-up the employee may not add (a required field not theirs)."""
+    """The Chinese 403 page for posting a follow-up the employee may not add (no 新增 right for 跟进记录, or a
+    required field not theirs)."""
     from app.error_pages import answer
 
+    if not may_add_followup(user):
+        return answer(403, _l("You may not add follow-ups."))
     try:
         fieldperms.fillable(user, "followup", (), creating=True, required=FOLLOWUP_REQUIRED)
     except CrmError as error:
@@ -130,6 +140,8 @@ def save_followup(user, customer, data: dict, record: Optional_[CallRecord] = No
     employee may not fill in refuses the whole follow-up (403, app.fieldperms.check_fill), nothing is written."""
     from views.modules import _followup_saved
 
+    if not may_add_followup(user):
+        raise CrmError(_l("You may not add follow-ups."), status=403)
     values = {"customer": customer, **{k: data[k] for k in FOLLOWUP_INPUTS if k in data}}
     if not values.get("way", "call"):
         del values["way"]  # none chosen: the default (电话)

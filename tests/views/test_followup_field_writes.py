@@ -154,3 +154,36 @@ def test_full_access_writes_every_field_as_before(app, browser, form):
     saved = _post(browser, url, FORGED, prefix)
     assert saved.status_code == 302
     assert _followups(app, ids["secret"]) == [("visit", "伪造的跟进", dt.datetime(2031, 2, 3, 4, 5, 6))]
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_a_role_without_the_add_right_for_follow_ups_gets_no_form_and_a_post_is_refused(app, browser, form):
+    """The call pages offered and saved a follow-up without asking 跟进记录 → 新增 (the phone's 添加跟进 did ask)."""
+    from flask import current_app
+
+    from app import roles as role_service
+
+    ids = _person(app, browser, {}, f"无新增{form}")
+    with app.app_context():
+        role = current_app.appbuilder.sm.find_role(f"受限无新增{form}")
+        modules = role_service.read_matrix(role.id)["modules"]
+        modules["followup"] = [right for right in modules.get("followup", []) if right != "add"]
+        role_service.write_matrix(role.id, {"modules": modules})
+        db.session.remove()
+    url, prefix = FORMS[form][0](ids), FORMS[form][1]
+    page = browser.get(url)
+    assert 'name="' + prefix + 'content"' not in _text(page)
+    before = _count(app)
+    token = re.search(r'name="([\w-]*csrf_token)"[^>]*value="([^"]+)"', _text(browser.get("/m/dialpad")))
+    answer = browser.post(url, data={token.group(1): token.group(2), **{prefix + k: v for k, v in FORGED.items()}})
+    assert answer.status_code == 403
+    assert "您无权添加跟进记录" in _text(answer) or form == "phone"
+    assert _count(app) == before and _followups(app, ids["secret"]) == []
+    with app.app_context():
+        with pytest.raises(CrmError) as refused:
+            from views.calls import save_followup
+            save_followup(db.session.get(Employee, ids["id"]), db.session.get(Customer, ids["secret"]),
+                          {"content": "伪造的跟进"})
+        assert refused.value.status == 403
+        db.session.rollback()
+    assert _count(app) == before
