@@ -147,8 +147,10 @@ def _fetch(connection, statement, raw: bool) -> list:
 
 def _related_labels(spec, columns, expressions, formatters, joins) -> None:
     """A column naming another module's record (a contact's 客户) shows its label as the employee may see it
-    in that module: hidden -> the record's number (#12), masked -> masked."""
+    in that module: hidden -> the record's number (#12), masked -> masked; a pool customer as 公海 sees it
+    (fieldperms.FieldView: the stricter of both settings), chosen per row in SQL."""
     from flask import g, has_request_context
+    from sqlalchemy import String, case, cast, literal
 
     from app import fieldperms
 
@@ -159,11 +161,20 @@ def _related_labels(spec, columns, expressions, formatters, joins) -> None:
         if name not in mapper.relationships:
             continue
         target, _relationship = next(targets)
-        access = fieldperms.label_access(mapper.relationships[name].mapper.class_, user)
+        view = fieldperms.label_view(mapper.relationships[name].mapper.class_, user)
+        if view is None:
+            continue
+        access = view.access(view.label_field)
+        pool = view.pool_view()
         if access == fieldperms.HIDDEN:
             expressions[index] = target.id
             formatters[index] = lambda value: None if value is None else f"#{value}"
-        elif access == fieldperms.MASKED:
+            continue
+        if pool is not None and pool.access(view.label_field) == fieldperms.HIDDEN:
+            # (a label field is never a mobile number: it cannot be masked for the pool alone)
+            number = literal("#", String) + cast(target.id, String)
+            expressions[index] = case((view.pooled(target), number), else_=expressions[index])
+        if access == fieldperms.MASKED:
             formatters[index] = _masking
 
 

@@ -297,21 +297,6 @@ def module_of_model(model) -> Optional[str]:
     return next((module for module, candidate in MODULE_MODELS.items() if candidate is model), None)
 
 
-def label_access(model, user, cache: Optional[dict] = None) -> str:
-    """The employee's access to the field that names a record of `model` (its `label_column`) — what a
-    related column, a picker or an export shows for it. Not a module's model: editable."""
-    module = module_of_model(model)
-    if module is None:
-        return EDITABLE
-    if cache is not None:
-        if module not in cache:
-            cache[module] = field_access(user, module)
-        accesses = cache[module]
-    else:
-        accesses = field_access(user, module)
-    return access_for(module, getattr(model, "label_column", "name"), accesses)
-
-
 def record_label(record, access: str) -> str:
     """How a record is named where the employee may not see its label field: hidden -> its number only
     (#12, nothing of the field), masked -> masked; otherwise its usual label."""
@@ -345,10 +330,29 @@ class FieldView:
 
     def _for(self, record) -> "FieldView":
         if self.module == "customer" and record is not None and getattr(record, "owner_id", 0) is None:
-            if self._pool is None:
-                self._pool = FieldView(self.user, "pool")
-            return self._pool
+            return self.pool_view()
         return self
+
+    def pool_view(self) -> Optional["FieldView"]:
+        """The view of this module's records that 公海's rules govern (customers without an owner), or None."""
+        if self.module != "customer":
+            return None
+        if self._pool is None:
+            self._pool = FieldView(self.user, "pool")
+        return self._pool
+
+    def pooled(self, entity=None):
+        """Which of this module's records pool_view() governs, as SQL (None where there are none); `entity`:
+        an alias of the module's model (a join)."""
+        if self.module != "customer":
+            return None
+        return (entity if entity is not None else MODULE_MODELS[self.module]).owner_id.is_(None)
+
+    def labels_in_full(self) -> bool:
+        """Does label() name every record as its own label does (the label field not hidden or masked, in
+        the pool either)? Then a column naming these records needs no formatter."""
+        views = [self] + [view for view in (self.pool_view(),) if view is not None]
+        return all(access_for(view.module, self.label_field, view.accesses) in SEARCHABLE for view in views)
 
     def access(self, field: str, record=None) -> str:
         view = self._for(record)
@@ -376,6 +380,26 @@ class FieldView:
     def label(self, record) -> str:
         """The record named as on the generated screens (record_label): #12 for a hidden name."""
         return record_label(record, self.access(self.label_field, record))
+
+
+def label_view(model, user, cache: Optional[dict] = None) -> Optional[FieldView]:
+    """The employee's view of the module whose settings name a record of `model` where another module shows
+    it (a contact's 客户, a picker): FieldView.label names it, a pool customer as 公海 sees it. None when
+    `model` is no module's (named as is). `cache`: {module: FieldView}, one per request."""
+    module = module_of_model(model)
+    if module is None:
+        return None
+    if cache is None:
+        return FieldView(user, module)
+    if module not in cache:
+        cache[module] = FieldView(user, module)
+    return cache[module]
+
+
+def related_label(record, user, cache: Optional[dict] = None) -> str:
+    """A record named as the employee may see it where another module shows it (FieldView.label)."""
+    view = label_view(type(record), user, cache) if record is not None else None
+    return view.label(record) if view is not None else record_label(record, EDITABLE)
 
 
 # ---------------------------------------------------------------- a call's customer number

@@ -82,20 +82,21 @@ def drop_protected_filters(spec, filters) -> None:
 
 def related_label_formatters(spec, columns) -> dict:
     """Formatters for the columns that show another module's record by its label (a contact's 客户): the
-    label as the employee may see it in that module (hidden -> #id, masked -> masked)."""
+    label as the employee may see it in that module (hidden -> #id, masked -> masked; a pool customer as
+    公海 sees it: FieldView.label)."""
     user = g.get("user") if has_request_context() else None
     if user is None or getattr(user, "is_anonymous", True):
         return {}
     mapper = inspect(spec.model)
-    cache = g.setdefault("_crm_field_access", {})
+    cache = g.setdefault("_crm_label_views", {})
     result = {}
     for column in columns:
         rel = mapper.relationships.get(column)
         if rel is None:
             continue
-        access = fieldperms.label_access(rel.mapper.class_, user, cache)
-        if access not in fieldperms.SEARCHABLE:
-            result[column] = lambda value, access=access: fieldperms.record_label(value, access)
+        view = fieldperms.label_view(rel.mapper.class_, user, cache)
+        if view is not None and not view.labels_in_full():
+            result[column] = view.label
     return result
 
 

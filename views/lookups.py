@@ -4,7 +4,7 @@ reach and see:
 
 - records of a module: matched by that module's search box (only the fields the employee may search),
   within the data scope (and the pool for those who may look into it), named as the employee may see
-  them (a hidden company name -> #12);
+  them (a hidden company name -> #12; a pool customer named and matched by 公海's rules, the stricter);
 - employees (负责人, 创建人, ...): those within the viewer's data scope, matched by name or login; the
   pickers of forms (owner, transfer, manager, seat, import) ask with active=1: only 在职 (active) accounts;
 - anything else with its own screen filter (customer groups: one's own) goes through that filter.
@@ -12,7 +12,7 @@ At most LOOKUP_LIMIT rows: the box asks again as the user types.
 """
 from __future__ import annotations
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, not_, or_, select
 
 from app import fieldperms, scopes
 from app.extensions import db
@@ -66,15 +66,22 @@ def search(target: type, text: str, user, spec_by_model: dict, active_only: bool
     if target is Employee or issubclass(target, Employee):
         return employees(text, user, active_only)
     target_spec = spec_by_model.get(target)
+    view = fieldperms.label_view(target, user)
     query = select(target)
     if target_spec is not None:
         predicate = keyword_predicate(target_spec, text)
+        pool = view.pool_view() if view is not None else None
+        if predicate is not None and pool is not None:
+            # a pool customer is matched only on what 公海's rules leave searchable, as it is named by them
+            pooled = view.pooled()
+            predicate = or_(and_(not_(pooled), predicate),
+                            and_(pooled, keyword_predicate(target_spec, text, pool.accesses)))
         if predicate is not None:
             query = query.where(predicate)
     if issubclass(target, OwnedMixin):
         query = query.where(scopes.reachable(target, user))
     elif target_spec is not None and target_spec.base_filter is not None:
         query = query.where(target_spec.base_filter())
-    access = fieldperms.label_access(target, user)
     rows = db.session.scalars(query.order_by(target.id.desc()).limit(LOOKUP_LIMIT))
-    return [{"id": row.id, "text": fieldperms.record_label(row, access)} for row in rows]
+    return [{"id": row.id, "text": view.label(row) if view is not None else fieldperms.record_label(
+        row, fieldperms.EDITABLE)} for row in rows]

@@ -64,14 +64,15 @@ def make_scope_filter(spec: ModuleSpec):
     return ScopeFilter
 
 
-def keyword_predicate(spec: ModuleSpec, text: str):
+def keyword_predicate(spec: ModuleSpec, text: str, access: Optional[dict] = None):
     """The list's search box: a phone number (or its start) matches the phone columns by index;
     anything else matches the keyword columns by substring. Only the columns the employee may search
-    (field permissions: not hidden, not masked); with none, nothing matches."""
+    (field permissions: not hidden, not masked); with none, nothing matches. `access`: {field: access}
+    other than the screen's (a picker's pool customers: 公海's)."""
     text = (text or "").strip()
     if not text:
         return None
-    access = current_access(spec)
+    access = current_access(spec) if access is None else access
     phone_columns, keyword_columns = list(spec.phone_columns), list(spec.keyword_columns)
     if access:
         phone_columns = fieldperms.searchable_columns(spec.module, phone_columns, access)

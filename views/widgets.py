@@ -9,12 +9,13 @@ from wtforms.widgets import html_params
 
 
 def _label(record) -> str:
-    """The chosen record named as the employee may see it (a hidden company name -> #12)."""
+    """The chosen record named as the employee may see it (a hidden company name -> #12; a pool customer
+    as 公海 sees it)."""
     from flask import g
 
     from app import fieldperms
 
-    return fieldperms.record_label(record, fieldperms.label_access(type(record), g.get("user")))
+    return fieldperms.related_label(record, g.get("user"))
 
 
 class RecordSelectWidget:
