@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -24,19 +23,11 @@ import prison
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("FAB_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+sys.path.insert(1, str(Path(__file__).resolve().parent))  # bench/benchapp.py
+
+from benchapp import timed  # noqa: E402
+
 ADMIN_PASSWORD = "bench-admin-1"
-
-
-def _timed(fn, runs):
-    for _ in range(2):
-        fn()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[max(0, round(len(samples) * 0.9) - 1)]
 
 
 def lists(runs: int, settle: bool = False) -> dict:
@@ -92,7 +83,7 @@ def lists(runs: int, settle: bool = False) -> dict:
         "api: sort 最后跟进 desc": api({"order_column": "last_followup_at", "order_direction": "desc"}),
         "api: sort 最后跟进 asc": api({"order_column": "last_followup_at", "order_direction": "asc"}),
     }
-    return {label: tuple(round(v, 1) for v in _timed(fn, runs)) for label, fn in cases.items()}
+    return {label: tuple(round(v, 1) for v in timed(fn, runs)) for label, fn in cases.items()}
 
 
 def export_once(fmt: str) -> dict:

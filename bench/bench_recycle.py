@@ -10,26 +10,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("FAB_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+sys.path.insert(1, str(Path(__file__).resolve().parent))  # bench/benchapp.py
+
+from benchapp import timed  # noqa: E402
+
 ADMIN_PASSWORD = "bench-admin-1"
-
-
-def _timed(fn, runs):
-    for _ in range(2):
-        fn()
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[max(0, round(len(samples) * 0.9) - 1)]
 
 
 def _fill(app, wanted: int) -> int:
@@ -92,7 +82,7 @@ def main() -> None:
     print(f"database: {os.environ.get('DATABASE_URL', 'default sqlite')}; {binned} customers in the bin")
     print(f"load average: {os.getloadavg()[0]:.2f}")
     for label, fn in cases.items():
-        median, p90 = _timed(fn, args.runs)
+        median, p90 = timed(fn, args.runs)
         print(f"  {label:34s} {median:8.1f} ms  p90 {p90:8.1f} ms (of {args.runs})")
 
 

@@ -4,6 +4,8 @@ public schema is dropped and made again), TestConfig, and the administrator's pa
 from __future__ import annotations
 
 import os
+import statistics
+import time
 
 
 def fresh_app(db_url: str | None, admin_password: str, configure=None):
@@ -32,3 +34,16 @@ def fresh_app(db_url: str | None, admin_password: str, configure=None):
     with app.app_context():
         prepare_database(admin_password)
     return app, dialect
+
+
+def timed(fn, runs: int) -> tuple[float, float]:
+    """Median and p90 ms of `runs` calls of `fn` after two warm-ups."""
+    for _ in range(2):
+        fn()
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[max(0, round(len(samples) * 0.9) - 1)]
