@@ -53,6 +53,32 @@ def customer(owner=None, name=None, mobile=None, **extra) -> Customer:
     return item
 
 
+def family(owner, tag, mobile) -> dict:
+    """A customer of `owner` with a contact, follow-up, opportunity, contract and invoice: {module: id}."""
+    import datetime as dt
+
+    from models.crm import Contact, FollowUp
+    from models.sales import Contract, Invoice, Opportunity
+
+    item = customer(owner, f"{tag}公司", mobile)
+    common = dict(owner_id=owner.id, department_id=owner.department_id)
+    contact = Contact(customer_id=item.id, name=f"{tag}联系人", mobile=mobile, **common)
+    opportunity = Opportunity(customer_id=item.id, name=f"{tag}商机", **common)
+    followup = FollowUp(customer_id=item.id, content=f"{tag}跟进内容", **common)
+    db.session.add_all([contact, opportunity, followup])
+    db.session.flush()
+    contract = Contract(customer_id=item.id, opportunity_id=opportunity.id, number=f"HT-{tag}",
+                        name=f"{tag}合同", amount=500, signed_on=dt.date.today(), **common)
+    db.session.add(contract)
+    db.session.flush()
+    invoice = Invoice(contract_id=contract.id, customer_id=item.id, number=f"FP-{tag}", amount=100,
+                      issued_on=dt.date.today(), **common)
+    db.session.add(invoice)
+    db.session.commit()
+    return {"customer": item.id, "contact": contact.id, "opportunity": opportunity.id, "contract": contract.id,
+            "followup": followup.id, "invoice": invoice.id}
+
+
 def as_user(user):
     """Run code as if `user` were logged in (g.user), for services that read it."""
     g.user = user

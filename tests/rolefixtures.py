@@ -101,3 +101,16 @@ def person_with_fields(app, fields: dict, tag: str, calls: bool = False, rights:
         role_service.write_matrix(role.id, {"fields": fields})
         db.session.remove()
     return ids
+
+
+def two_with_every_right(dept_name: str = "销售部"):
+    """(department, 小李, 小王): colleagues holding a role with every module right and the scope 本人, so only
+    the data scope stands between them (a 403 would prove nothing)."""
+    from app.permissions import MODULES
+    from tests import factories as f
+
+    role = role_service.create_role("全权-本人")
+    role_service.write_matrix(role.id, {"modules": {m: list(actions) for m, (_l, actions) in MODULES.items()},
+                                        "data_scope": "self"})
+    dept = f.department(dept_name)
+    return dept, f.employee("小李", dept, role="全权-本人"), f.employee("小王", dept, role="全权-本人")

@@ -1,21 +1,17 @@
 """IDOR: an employee who guesses a colleague's record id gets 404 from every screen and API, and the
 record stays as it was. Both hold a role with every right, so only the data scope (本人) stands between
 them: a 403 would prove nothing."""
-import datetime as dt
-
 import prison
 import pytest
 from sqlalchemy import inspect
 
 from app import organisation as org
-from app import roles as role_service
 from app.extensions import db
-from app.permissions import MODULES
 from models.crm import Contact, Customer, FollowUp
 from models.sales import Contract, Invoice, Opportunity
 from tests import factories as f
 from tests.conftest import bearer, web_login
-from tests.rolefixtures import restore_roles  # noqa: F401  (fixture)
+from tests.rolefixtures import restore_roles, two_with_every_right  # noqa: F401  (restore_roles: a fixture)
 
 pytestmark = pytest.mark.usefixtures("restore_roles")
 
@@ -26,39 +22,12 @@ CHANGES = {"customer": {"company_name": "抢走"}, "contact": {"name": "抢走"}
            "contract": {"name": "抢走"}, "followup": {"content": "抢走"}, "invoice": {"number": "抢走"}}
 
 
-def _records(owner, tag, mobile):
-    customer = f.customer(owner, f"{tag}公司", mobile)
-    contact = Contact(customer_id=customer.id, name=f"{tag}联系人", mobile=mobile, owner_id=owner.id,
-                      department_id=owner.department_id)
-    opportunity = Opportunity(customer_id=customer.id, name=f"{tag}商机", owner_id=owner.id,
-                              department_id=owner.department_id)
-    db.session.add_all([contact, opportunity])
-    db.session.flush()
-    contract = Contract(customer_id=customer.id, opportunity_id=opportunity.id, number=f"HT-{tag}", name=f"{tag}合同",
-                        owner_id=owner.id, department_id=owner.department_id)
-    followup = FollowUp(customer_id=customer.id, content=f"{tag}跟进", followed_at=dt.datetime(2026, 1, 2),
-                        owner_id=owner.id, department_id=owner.department_id)
-    db.session.add_all([contract, followup])
-    db.session.flush()
-    invoice = Invoice(contract_id=contract.id, customer_id=customer.id, number=f"FP-{tag}", amount=100,
-                      owner_id=owner.id, department_id=owner.department_id)
-    db.session.add(invoice)
-    db.session.commit()
-    return {"customer": customer.id, "contact": contact.id, "opportunity": opportunity.id, "contract": contract.id,
-            "followup": followup.id, "invoice": invoice.id}
-
-
 @pytest.fixture
 def people(app):
     with app.app_context():
-        role = role_service.create_role("全权-本人")
-        role_service.write_matrix(role.id, {"modules": {m: list(actions) for m, (_l, actions) in MODULES.items()},
-                                            "data_scope": "self"})
-        dept = f.department("销售部")
-        alice = f.employee("小李", dept, role="全权-本人")
-        bob = f.employee("小王", dept, role="全权-本人")
+        _dept, alice, bob = two_with_every_right()
         ids = {"alice": alice.id, "bob": bob.id, "alice_login": alice.username,
-               "mine": _records(alice, "甲", "13911110001"), "theirs": _records(bob, "乙", "13911110002")}
+               "mine": f.family(alice, "甲", "13911110001"), "theirs": f.family(bob, "乙", "13911110002")}
         db.session.remove()
     return ids
 

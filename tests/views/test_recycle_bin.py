@@ -13,9 +13,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from app import recycle
-from app import roles as role_service
 from app.extensions import db
-from app.permissions import MODULES
 from custom_fields import service as cf_service
 from custom_fields.models import VALUE_MODELS
 from models.audit import AuditLog
@@ -23,46 +21,20 @@ from models.crm import Contact, Customer, FollowUp
 from models.sales import Contract, Invoice, Opportunity, Product
 from tests import factories as f
 from tests.conftest import bearer, token_of, web_login
-from tests.rolefixtures import restore_roles  # noqa: F401  (fixture)
+from tests.rolefixtures import restore_roles, two_with_every_right  # noqa: F401  (restore_roles: a fixture)
 
 pytestmark = pytest.mark.usefixtures("restore_roles")
-
-
-def _family(owner, tag, mobile):
-    """A customer with a contact, follow-up, opportunity, contract and invoice."""
-    customer = f.customer(owner, f"{tag}公司", mobile)
-    common = dict(owner_id=owner.id, department_id=owner.department_id)
-    contact = Contact(customer_id=customer.id, name=f"{tag}联系人", mobile=mobile, **common)
-    opportunity = Opportunity(customer_id=customer.id, name=f"{tag}商机", **common)
-    followup = FollowUp(customer_id=customer.id, content=f"{tag}跟进内容", **common)
-    db.session.add_all([contact, opportunity, followup])
-    db.session.flush()
-    contract = Contract(customer_id=customer.id, opportunity_id=opportunity.id, number=f"HT-{tag}",
-                        name=f"{tag}合同", amount=500, signed_on=dt.date.today(), **common)
-    db.session.add(contract)
-    db.session.flush()
-    invoice = Invoice(contract_id=contract.id, customer_id=customer.id, number=f"FP-{tag}", amount=100,
-                      issued_on=dt.date.today(), **common)
-    db.session.add(invoice)
-    db.session.commit()
-    return {"customer": customer.id, "contact": contact.id, "opportunity": opportunity.id, "contract": contract.id,
-            "followup": followup.id, "invoice": invoice.id}
 
 
 @pytest.fixture
 def people(app):
     with app.app_context():
-        role = role_service.create_role("全权-本人")
-        role_service.write_matrix(role.id, {"modules": {m: list(actions) for m, (_l, actions) in MODULES.items()},
-                                            "data_scope": "self"})
-        dept = f.department("销售部")
-        alice = f.employee("小李", dept, role="全权-本人")
-        bob = f.employee("小王", dept, role="全权-本人")
+        dept, alice, bob = two_with_every_right()
         seller = f.employee("小赵", dept, role="销售")  # no delete right
         field = cf_service.create_field("customer", {"label": "微信号", "type": "text", "unique": True})
         ids = {"alice": alice.id, "bob": bob.id, "alice_login": alice.username, "bob_login": bob.username,
                "seller": seller.id, "seller_login": seller.username, "field": field.key,
-               "mine": _family(alice, "甲", "13911110001"), "theirs": _family(bob, "乙", "13911110002")}
+               "mine": f.family(alice, "甲", "13911110001"), "theirs": f.family(bob, "乙", "13911110002")}
         from custom_fields import values
 
         values.save_record("customer", ids["mine"]["customer"], {f"cf_{field.key}": "wx-jia"}, creating=False)

@@ -16,9 +16,10 @@ from models.audit import AuditLog
 from models.crm import Contact, Customer, FollowUp, OwnerHistory
 from models.org import Employee
 from models.sales import Contract, Invoice, Opportunity
+from tests import factories as f
 from tests.conftest import bearer, token_of
 from tests.rolefixtures import restore_roles  # noqa: F401  (fixture)
-from tests.views.test_recycle_bin import _family, people  # noqa: F401  (people: a fixture)
+from tests.views.test_recycle_bin import people  # noqa: F401  (a fixture)
 from tests.views.test_sessions import admin_client
 
 pytestmark = pytest.mark.usefixtures("restore_roles")
@@ -64,7 +65,7 @@ def audit_entries(app, action, module) -> list:
 
 def second_family(app, people, tag="丙", mobile="13911110003") -> dict:
     with app.app_context():
-        family = _family(db.session.get(Employee, people["alice"]), tag, mobile)
+        family = f.family(db.session.get(Employee, people["alice"]), tag, mobile)
         db.session.remove()
     return family
 
