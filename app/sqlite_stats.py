@@ -27,12 +27,10 @@ _lock = threading.Lock()
 
 def _tables(connection) -> list[str]:
     rows = connection.execute(text(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "AND sql NOT LIKE 'CREATE VIRTUAL%'")).scalars().all()
-    virtual = connection.execute(text(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL%'")).scalars().all()
+        "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")).all()
+    virtual = [name for name, sql in rows if (sql or "").startswith("CREATE VIRTUAL")]
     # a full-text index's own tables (customer_fts_data, …) are the extension's business
-    return [name for name in rows if not any(name.startswith(f"{v}_") for v in virtual)]
+    return [name for name, _sql in rows if name not in virtual and not any(name.startswith(f"{v}_") for v in virtual)]
 
 
 def stale_tables(connection) -> list[str]:
