@@ -372,10 +372,7 @@ class FieldView:
 
     def show(self, field: str, value: Any, hidden: Any = "", record=None) -> Any:
         """A value of the field as the employee may see it (a message naming a value: hidden="***")."""
-        access = self.access(field, record)
-        if access == HIDDEN:
-            return hidden
-        return mask_value(value) if access == MASKED else value
+        return shown_value(value, self.access(field, record), hidden)
 
     def label(self, record) -> str:
         """The record named as on the generated screens (record_label): #12 for a hidden name."""
@@ -420,9 +417,9 @@ def sees_call_numbers(user) -> bool:
     return call_number_access(user) in SEARCHABLE
 
 
-def shown_call_number(value: Optional[str], access: str, hidden: Optional[str] = "***") -> Optional[str]:
-    """A call's customer number as an employee with `access` may see it: masked (138****8000), `hidden` in
-    place of a hidden one (a page shows ***, the API leaves the key out), or in full."""
+def shown_value(value: Any, access: str, hidden: Any = "***") -> Any:
+    """A value as an employee with `access` to its field may see it: masked (138****8000), `hidden` in place of
+    a hidden one (a page shows ***, the API leaves the key out), or as it is (FieldView.show, a call's number)."""
     if access == HIDDEN:
         return hidden
     if access == MASKED:

@@ -52,12 +52,6 @@ class CallFollowUpForm(FlaskForm):
                                      widget=DateTimePickerWidget())
 
 
-def shown_number(record: CallRecord, user) -> str:
-    """The customer number as this employee may see it (app.telephony.number_access: the customer's and the
-    contact's 手机 permission; a number they typed themselves in full)."""
-    return telephony.shown_number(user, record)
-
-
 def back_to(fallback: str) -> str:
     """The page the request came from, when it is one of ours (never another site's address)."""
     referrer = request.referrer or ""
@@ -209,7 +203,7 @@ class DialView(BaseView):
             followup.content.data = followup_text(record)
         link = telephony.dial_link(g.user, record)
         return self.render_template("calls/dial.html", record=record, outcome=outcome, followup=followup,
-                                    number=shown_number(record, g.user), tel=link,
+                                    number=telephony.shown_number(g.user, record), tel=link,
                                     fields=fieldperms.FieldView(g.user, "customer"),
                                     qr=qr_svg(link) if link else None,
                                     followed=db.session.query(FollowUp.id).filter(

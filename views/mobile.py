@@ -19,7 +19,7 @@ from app.phone import ascii_digits
 from models.call import DISPOSITIONS
 from models.crm import FOLLOWUP_WAYS, Customer, FollowUp, customer_group_member
 from views.calls import (OutcomeForm, dial_from_form, followup_form, refuse_followup, save_call_followup,
-                         save_followup, shown_number)
+                         save_followup)
 
 PAGE = 30
 
@@ -171,7 +171,7 @@ class MobileView(BaseView):
     def calls(self):
         """最近通话."""
         rows = telephony.recent_calls(g.user, limit=PAGE) if _may("can_view", "line") else []
-        return self._render("calls.html", rows=rows, shown=lambda r: shown_number(r, g.user), fields=_fields())
+        return self._render("calls.html", rows=rows, shown=lambda r: telephony.shown_number(g.user, r), fields=_fields())
 
     @expose("/call/<int:pk>", methods=["GET", "POST"])
     @signed_in
@@ -202,7 +202,7 @@ class MobileView(BaseView):
 
             followup.content.data = followup_text(record)
         followed = db.session.query(FollowUp.id).filter(FollowUp.call_record_id == record.id).first() is not None
-        return self._render("call.html", record=record, number=shown_number(record, g.user), fields=_fields(),
+        return self._render("call.html", record=record, number=telephony.shown_number(g.user, record), fields=_fields(),
                             tel=telephony.dial_link(g.user, record), outcome=outcome, followup=followup,
                             followed=followed, dispositions=DISPOSITIONS)
 

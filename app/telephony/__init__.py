@@ -153,7 +153,7 @@ def number_access(user: Employee, record: CallRecord) -> str:
 
 def shown_number(user: Employee, record: CallRecord, hidden: Optional[str] = "***") -> Optional[str]:
     """The call's customer number as this employee may see it (pages: *** for a hidden one)."""
-    return fieldperms.shown_call_number(record.customer_number or "", number_access(user, record), hidden)
+    return fieldperms.shown_value(record.customer_number or "", number_access(user, record), hidden)
 
 
 def dial_link(user: Employee, record: CallRecord) -> Optional[str]:
